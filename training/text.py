@@ -1,0 +1,199 @@
+"""Arabic news text: cleaning, sentence splitting and the normalized view used for matching.
+
+The original sentence (after cleaning) is what is stored, shown and given to the model; the
+normalized view exists only for the labeling rules.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+# Zero-width and bidi control characters (U+200B-U+200F, U+202A-U+202E, U+2066-U+2069),
+# the BOM used mid-text, and the soft hyphen: invisible, and they break matching.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad]")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_BOUNDARY_MARKS = re.compile(r"[.!?؟؛…]+")
+_WORD = re.compile(r"[\w\u0600-\u06FF]+")
+# Digit, separator, digit: 2.5, 1.200, 97.5%, 29.8.2024 never end a sentence.
+_NUMBER_DOT = re.compile(r"(?<=\d)[.](?=\d)")
+# Quote pairs whose inside is never split; straight quotes pair with themselves.
+_QUOTE_PAIRS = {"«": "»", "“": "”", "(": ")", '"': '"', "„": "“"}
+
+
+@dataclass(frozen=True)
+class TextRules:
+    """The compiled cleaning and splitting rules of `resources/text_rules.yaml`."""
+
+    cut_from_line: dict[str, re.Pattern]
+    drop_line: dict[str, re.Pattern]
+    strip_prefix: dict[str, re.Pattern]
+    abbreviations: re.Pattern | None
+
+
+@lru_cache(maxsize=1)
+def load_rules() -> TextRules:
+    """Load and compile the packaged text rules (cached: they never change at run time)."""
+    raw = yaml.safe_load(resources.files("training").joinpath("resources/text_rules.yaml").read_text("utf-8"))
+    compile_all = lambda section: {name: re.compile(p) for name, p in (raw.get(section) or {}).items()}  # noqa: E731
+    abbrevs = sorted(raw.get("abbreviations") or [], key=len, reverse=True)
+    abbrev_re = None
+    if abbrevs:
+        alternation = "|".join(re.escape(a) for a in abbrevs)
+        abbrev_re = re.compile(rf"(?<![\w\u0600-\u06FF])(?:{alternation})")
+    return TextRules(compile_all("cut_from_line"), compile_all("drop_line"), compile_all("strip_prefix"), abbrev_re)
+
+
+@dataclass
+class CleaningStats:
+    """What cleaning and splitting removed, by rule name (for the dataset report)."""
+
+    removed: Counter = field(default_factory=Counter)
+
+    def add(self, other: "CleaningStats") -> None:
+        self.removed.update(other.removed)
+
+
+def fix_characters(text: str) -> str:
+    """Unify line ends, drop invisible controls, turn exotic spaces (NBSP...) into plain spaces."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _INVISIBLE.sub("", text)
+    return _SPACES.sub(" ", text)
+
+
+def clean_article(text: str, stats: CleaningStats | None = None) -> list[str]:
+    """Return the content lines of an article: boilerplate lines dropped, datelines stripped."""
+    rules = load_rules()
+    stats = stats if stats is not None else CleaningStats()
+    lines: list[str] = []
+    for line in fix_characters(text).split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        cut = next((n for n, p in rules.cut_from_line.items() if p.search(line)), None)
+        if cut:
+            stats.removed[cut] += 1
+            break
+        dropped = next((n for n, p in rules.drop_line.items() if p.search(line)), None)
+        if dropped:
+            stats.removed[dropped] += 1
+            continue
+        for name, pattern in rules.strip_prefix.items():
+            stripped = pattern.sub("", line, count=1)
+            if stripped != line:
+                stats.removed[name] += 1
+                line = stripped.strip()
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _protected_spans(line: str) -> list[tuple[int, int]]:
+    """Spans of closed quotations and brackets, and of abbreviations, where no split may happen.
+
+    A quotation that is not closed on the same line protects nothing: scraped news often loses
+    a closing mark, and protecting to the end of the line would merge many sentences.
+    """
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(line):
+        closer = _QUOTE_PAIRS.get(line[i])
+        if closer is not None:
+            end = line.find(closer, i + 1)
+            if end != -1:
+                spans.append((i, end))
+                i = end + 1
+                continue
+        i += 1
+    abbrevs = load_rules().abbreviations
+    if abbrevs is not None:
+        spans.extend((m.start(), m.end()) for m in abbrevs.finditer(line))
+    return spans
+
+
+def _boundaries(line: str) -> list[int]:
+    """Indices just after each sentence-ending run of marks in one line."""
+    spans = _protected_spans(line)
+    cuts = []
+    for m in _BOUNDARY_MARKS.finditer(line):
+        start, end = m.span()
+        if any(s <= start < e for s, e in spans):
+            continue
+        if m.group() == "." and _NUMBER_DOT.match(line, start):
+            continue
+        cuts.append(end)
+    return cuts
+
+
+def _word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def split_line(line: str, min_words: int = 3, stats: CleaningStats | None = None) -> list[str]:
+    """Split one content line into sentences.
+
+    Fragments with no word are dropped; fragments under `min_words` words are merged into
+    the sentence before them on the same line (or after it when they come first); a line that
+    is short as a whole is dropped. Each merge or drop is counted in `stats`.
+    """
+    stats = stats if stats is not None else CleaningStats()
+    pieces, last = [], 0
+    for cut in _boundaries(line) + [len(line)]:
+        piece = line[last:cut].strip()
+        last = cut
+        if not piece:
+            continue
+        if _word_count(piece) == 0:
+            stats.removed["punctuation_fragment_dropped"] += 1
+            continue
+        pieces.append(piece)
+    sentences: list[str] = []
+    pending = ""
+    for piece in pieces:
+        if _word_count(piece) < min_words and (sentences or pending or len(pieces) > 1):
+            stats.removed["short_fragment_merged"] += 1
+            if sentences:
+                sentences[-1] = f"{sentences[-1]} {piece}"
+            else:
+                pending = f"{pending} {piece}".strip()
+            continue
+        sentences.append(f"{pending} {piece}".strip() if pending else piece)
+        pending = ""
+    if pending:
+        sentences.append(pending)
+    kept = [s for s in sentences if _word_count(s) >= min_words]
+    if len(kept) < len(sentences):
+        stats.removed["short_line_dropped"] += len(sentences) - len(kept)
+    return kept
+
+
+def split_article(text: str, min_words: int = 3, stats: CleaningStats | None = None) -> list[str]:
+    """Clean an article and split it into sentences, in reading order."""
+    stats = stats if stats is not None else CleaningStats()
+    return [s for line in clean_article(text, stats) for s in split_line(line, min_words, stats)]
+
+
+# --- normalized view for matching -------------------------------------------------------
+
+_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # and tatweel
+_CHAR_MAP = str.maketrans(
+    {
+        "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا",
+        "ى": "ي", "ة": "ه",
+        **{chr(0x0660 + d): str(d) for d in range(10)},  # Arabic-Indic digits
+        **{chr(0x06F0 + d): str(d) for d in range(10)},  # Eastern Arabic-Indic digits
+    }
+)
+
+
+def normalize(text: str) -> str:
+    """The matching view: NFKC, no diacritics or tatweel, alef/ya/ta-marbuta unified, ASCII digits."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _DIACRITICS.sub("", text).translate(_CHAR_MAP)
+    return " ".join(text.split())
