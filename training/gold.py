@@ -1,0 +1,105 @@
+"""Gold files: hand-labelled sentences, read and checked.
+
+Two shapes:
+- sentence gold (`seeds/gold.jsonl`, or any JSONL the user brings): rows with `text` and
+  `labels` (a list of label names; empty for none).
+- corpus references (`seeds/gold_news.jsonl`): rows with the corpus article `id`, the
+  sentence's `position` in that article, a `sha1` of its text, and `labels`. The corpus is
+  not ours to copy, so the text is rebuilt from it when it is present.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+from training.corpus import InputError
+from training.labeling import LABELS
+from training.text import split_article
+
+DEFAULT_NEWS_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ant_news_politics.jsonl.gz"
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _check_labels(row: dict, where: str) -> list[str]:
+    labels = row.get("labels")
+    if not isinstance(labels, list):
+        raise InputError(f"{where}: missing 'labels' (a list of label names, [] for none)")
+    unknown = [label for label in labels if label not in LABELS]
+    if unknown:
+        raise InputError(f"{where}: unknown label(s) {unknown}; expected some of {list(LABELS)}")
+    return labels
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Read a small JSONL file; one clear InputError for a missing file or a bad line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    rows = []
+    with path.open(encoding="utf-8-sig") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise InputError(f"{path}: line {number} is not valid JSON ({err.msg})") from None
+    return rows
+
+
+def load_gold(path: str | Path) -> list[dict]:
+    """Rows with `text` and `labels`, validated; an empty file is an error."""
+    rows = read_jsonl(path)
+    if not rows:
+        raise InputError(f"{path}: the gold file is empty")
+    for number, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not row["text"].strip():
+            raise InputError(f"{path}: line {number} has no 'text'")
+        _check_labels(row, f"{path}: line {number}")
+    return rows
+
+
+def load_corpus_gold(path: str | Path, corpus: str | Path = DEFAULT_NEWS_CORPUS) -> list[dict]:
+    """Rebuild the sentences of a corpus-reference gold file from the corpus.
+
+    A sentence whose hash no longer matches (the splitter changed) is looked up by hash in
+    the same article; one that cannot be found is an InputError, so a drift never passes
+    silently.
+    """
+    refs = read_jsonl(path)
+    wanted: dict[str, list[dict]] = {}
+    for number, ref in enumerate(refs, 1):
+        _check_labels(ref, f"{path}: line {number}")
+        wanted.setdefault(ref["id"], []).append(ref)
+    corpus = Path(corpus)
+    if not corpus.is_file():
+        raise InputError(f"{corpus}: corpus not found; it is needed to rebuild {path}")
+    found: dict[tuple[str, int], str] = {}
+    with gzip.open(corpus, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            article = json.loads(line)
+            refs_here = wanted.get(article["id"])
+            if not refs_here:
+                continue
+            sentences = split_article(article["text"])
+            by_hash = {text_hash(s): s for s in sentences}
+            for ref in refs_here:
+                pos = ref["position"]
+                if pos < len(sentences) and text_hash(sentences[pos]) == ref["sha1"]:
+                    found[(ref["id"], pos)] = sentences[pos]
+                elif ref["sha1"] in by_hash:
+                    found[(ref["id"], pos)] = by_hash[ref["sha1"]]
+    rows = []
+    for ref in refs:
+        text = found.get((ref["id"], ref["position"]))
+        if text is None:
+            raise InputError(f"{path}: sentence {ref['id']}#{ref['position']} not found in {corpus}")
+        rows.append({"doc_id": ref["id"], "sent_id": ref["position"], "text": text, "labels": ref["labels"],
+                     "note": ref.get("note", ""), "sample": ref.get("sample", "")})
+    return rows

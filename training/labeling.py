@@ -1,0 +1,340 @@
+"""Labeling functions: small named rules that vote for or against one label, or abstain.
+
+Each function sees a `Cues` object (the sentence's normalized tokens and where each lexicon
+category matched) and answers True when its pattern is present. Positive functions vote
+POSITIVE for their label when they fire, negative ("veto") functions vote NEGATIVE. The
+applier builds the [sentences x functions] vote matrix that the label models aggregate.
+Definitions follow LABELS.md; the cue words live in resources/lexicon.yaml.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable, Iterable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from training.lexicon import Lexicon, tokenize
+from training.text import normalize
+
+LABELS = ("attack", "casualty", "withdrawal_talks")
+ABSTAIN, NEGATIVE, POSITIVE = -1, 0, 1
+_DIGITS = re.compile(r"^\d+$")
+_NEGATION_WINDOW = 7  # tokens between a negation and the casualty noun it negates
+
+
+@dataclass
+class Cues:
+    """The evidence of one sentence: tokens and lexicon category positions."""
+
+    tokens: list[str]
+    hits: dict[str, list[int]]
+
+    def has(self, category: str) -> bool:
+        return category in self.hits
+
+    def at(self, category: str) -> list[int]:
+        return self.hits.get(category, [])
+
+    def near(self, first: str, second: str, before: int, after: int) -> bool:
+        """True when a `second` cue starts within [-before, +after] tokens of a `first` cue."""
+        return any(-before <= j - i <= after for i in self.at(first) for j in self.at(second))
+
+    @cached_property
+    def negated(self) -> set[int]:
+        """Positions of casualty words that follow a negation ("دون وقوع إصابات")."""
+        # Only nouns: "لا يشمل الخسائر ... الذين قتلوا" negates the noun, not the later verb.
+        negations = self.at("negation")
+        return {w for w in self.at("casualty_noun") if any(0 < w - n <= _NEGATION_WINDOW for n in negations)}
+
+    @cached_property
+    def ceasefire(self) -> set[int]:
+        """Positions inside "وقف إطلاق النار", which names no attack."""
+        return {c + k for c in self.at("ceasefire") for k in range(4)}
+
+    def acts(self, category: str) -> list[int]:
+        """Positions of attack cues that are not part of a ceasefire phrase."""
+        return [i for i in self.at(category) if i not in self.ceasefire]
+
+    def affirmed(self, category: str) -> list[int]:
+        """Positions of a category's cues that are not negated."""
+        return [i for i in self.at(category) if i not in self.negated]
+
+    @cached_property
+    def numbers(self) -> list[int]:
+        return sorted(set(self.at("number_word")) | {i for i, t in enumerate(self.tokens) if _DIGITS.match(t)})
+
+    @cached_property
+    def violent_act(self) -> bool:
+        """A concrete act is described (used to keep threat/exercise vetoes off real attacks)."""
+        return bool(self.strong_attack or self.affirmed("kill") or self.affirmed("wound"))
+
+    @cached_property
+    def strong_attack(self) -> bool:
+        """An attack told by a verb, a target or a launch, not by a noun that can be figurative."""
+        return bool(
+            self.has("attack_verb")
+            or self.near("target_verb", "military_target", 6, 6)
+            or any(-3 <= p - l <= 6 for l in self.acts("launch_verb") for p in self.at("projectile"))
+        )
+
+    @cached_property
+    def disaster(self) -> bool:
+        """Accidents, disasters and illness, with no attack told by a verb, target or launch."""
+        return (self.has("nonviolent_death") or self.has("health")) and not self.strong_attack
+
+
+@dataclass(frozen=True)
+class LabelingFunction:
+    """One named rule: `label`, `polarity` (POSITIVE or NEGATIVE) and the pattern test."""
+
+    name: str
+    label: str
+    polarity: int
+    test: Callable[[Cues], bool]
+    weight: float = 1.0  # vote weight in the majority vote; vetoes outweigh single cues
+    doc: str = ""
+
+    def __call__(self, cues: Cues) -> int:
+        return self.polarity if self.test(cues) else ABSTAIN
+
+
+LABELING_FUNCTIONS: list[LabelingFunction] = []
+
+
+def labeling_function(label: str, polarity: int = POSITIVE, weight: float = 1.0):
+    """Register the decorated predicate as a labeling function named after it."""
+
+    def register(test: Callable[[Cues], bool]) -> Callable[[Cues], bool]:
+        doc = (test.__doc__ or "").strip()
+        LABELING_FUNCTIONS.append(LabelingFunction(test.__name__, label, polarity, test, weight, doc))
+        return test
+
+    return register
+
+
+# --- attack ---------------------------------------------------------------------------------
+
+@labeling_function("attack")
+def attack_event_noun(c: Cues) -> bool:
+    """A noun naming a violent act: هجوم، غارة، قصف، تفجير، كمين، اغتيال..."""
+    return bool(c.acts("attack_event"))
+
+
+@labeling_function("attack")
+def attack_verb(c: Cues) -> bool:
+    """A verb of a violent act: هاجم، قصفت، اغتال، داهمت، اقتحموا..."""
+    return c.has("attack_verb")
+
+
+@labeling_function("attack")
+def targeted_military(c: Cues) -> bool:
+    """استهدف near a military or human target (a base, forces, leaders, civilians)."""
+    return c.near("target_verb", "military_target", 6, 6)
+
+
+@labeling_function("attack")
+def launched_projectile(c: Cues) -> bool:
+    """أطلق or سقوط near a projectile (rockets, drones, fire), outside "وقف إطلاق النار"."""
+    return any(-3 <= p - l <= 6 for l in c.acts("launch_verb") for p in c.at("projectile"))
+
+
+@labeling_function("attack")
+def claimed_responsibility(c: Cues) -> bool:
+    """A claim of responsibility for an attack or an explosion."""
+    return c.near("claim", "explosion", 0, 3) or c.near("claim", "attack_event", 0, 4)
+
+
+@labeling_function("attack")
+def killed_by_gunfire(c: Cues) -> bool:
+    """Killed or wounded by gunfire, shelling or a knife: "قتل ... برصاص الجيش"."""
+    victims = c.affirmed("kill") + c.affirmed("wound")
+    return any(0 < g - v <= 4 for v in victims for g in c.at("gunfire"))
+
+
+@labeling_function("attack")
+def armed_clash(c: Cues) -> bool:
+    """Clashes and battles: مواجهات، اشتباكات، المعارك."""
+    return c.has("clash")
+
+
+@labeling_function("attack")
+def militants_eliminated_attack(c: Cues) -> bool:
+    """تصفية of militants or of a number of people: a violent operation."""
+    return c.near("eliminate", "militant", 0, 4) or any(0 < n - e <= 2 for e in c.at("eliminate") for n in c.numbers)
+
+
+@labeling_function("attack", NEGATIVE, weight=5.0)
+def cyber_attack(c: Cues) -> bool:
+    """An attack qualified as cyber or hacking: no physical violence."""
+    return c.near("attack_event", "cyber", 0, 3) or c.near("attack_verb", "cyber", 0, 3)
+
+
+@labeling_function("attack", NEGATIVE, weight=5.0)
+def rhetorical_attack(c: Cues) -> bool:
+    """A verbal, political or media attack (هجوم سياسي، هجوما حادا، حملة إعلامية)."""
+    return c.near("attack_event", "rhetoric", 0, 3) and not c.violent_act
+
+
+@labeling_function("attack", NEGATIVE, weight=3.0)
+def threat_without_act(c: Cues) -> bool:
+    """Threats, vows, plans and self-defence statements with no act described."""
+    return c.has("threat") and not c.violent_act
+
+
+@labeling_function("attack", NEGATIVE, weight=3.0)
+def exercise_or_test(c: Cues) -> bool:
+    """Exercises, weapon tests and demining with no attack named."""
+    return c.has("exercise") and not (c.has("attack_event") or c.has("attack_verb"))
+
+
+@labeling_function("attack", NEGATIVE, weight=5.0)
+def natural_disaster(c: Cues) -> bool:
+    """A storm, accident or illness "strikes": no attack unless a verb, target or launch says so."""
+    return c.disaster
+
+
+@labeling_function("attack", NEGATIVE, weight=10.0)
+def sports_attack(c: Cues) -> bool:
+    """Sports news: a team's attack is not an attack."""
+    return c.has("sports")
+
+
+# --- casualty -------------------------------------------------------------------------------
+
+@labeling_function("casualty")
+def killed(c: Cues) -> bool:
+    """Someone was killed (قتل، مقتل، قتلى، مصرع، لقي حتفه، جثث...), not negated."""
+    return bool(c.affirmed("kill")) and not (c.has("attempt") and c.has("attack_event"))
+
+
+@labeling_function("casualty")
+def wounded(c: Cues) -> bool:
+    """Someone was wounded (أصيب، إصابات، جرحى، مصابين...), not negated."""
+    return bool(c.affirmed("wound"))
+
+
+@labeling_function("casualty")
+def casualty_count(c: Cues) -> bool:
+    """A number of dead or wounded: "مقتل 15"، "ثلاثة جنود قتلوا"، "ارتفعت الحصيلة إلى"."""
+    victims = c.affirmed("kill") + c.affirmed("wound")
+    return any(abs(n - v) <= 4 for v in victims for n in c.numbers)
+
+
+@labeling_function("casualty")
+def deadly_act(c: Cues) -> bool:
+    """A deadly or bloody act (هجوم مميت، القصف الدامي) or a death toll."""
+    return c.has("deadly") and (c.has("attack_event") or c.has("attack_verb") or c.has("kill"))
+
+
+@labeling_function("casualty")
+def militants_eliminated_casualty(c: Cues) -> bool:
+    """تصفية of militants: they were killed."""
+    return militants_eliminated_attack(c)
+
+
+@labeling_function("casualty", NEGATIVE, weight=5.0)
+def no_casualties(c: Cues) -> bool:
+    """Only negated casualty words: "دون وقوع إصابات"، "لم ترد أنباء عن سقوط ضحايا"."""
+    return bool(c.negated) and not (c.affirmed("kill") or c.affirmed("wound"))
+
+
+@labeling_function("casualty", NEGATIVE, weight=5.0)
+def nonviolent_harm(c: Cues) -> bool:
+    """Accidents, disasters, illness: deaths or injuries with no violence."""
+    return c.disaster and not (c.acts("attack_event") or c.has("clash") or c.has("gunfire"))
+
+
+@labeling_function("casualty", NEGATIVE, weight=10.0)
+def sports_injury(c: Cues) -> bool:
+    """Sports news: a player's injury is not a casualty."""
+    return c.has("sports")
+
+
+# --- withdrawal_talks -------------------------------------------------------------------------
+
+def _local_withdrawal(c: Cues, withdraw_at: int) -> bool:
+    """A local armed group is the subject ("الوحدات الكردية سحب") or the object ("انسحاب مسلحي")."""
+    return any(-2 <= withdraw_at - g <= 3 and g != withdraw_at for g in c.at("local_force"))
+
+
+def _forces_are_local(c: Cues, forces_at: int) -> bool:
+    return any(0 < g - forces_at <= 2 for g in c.at("local_force"))
+
+
+@labeling_function("withdrawal_talks")
+def forces_withdrawal(c: Cues) -> bool:
+    """Withdrawal of forces: "انسحاب القوات"، "خروج القوات"، "قوات التحالف ... في الانسحاب".
+
+    Departure words (خروج، رحيل) count only with the forces right after them.
+    """
+    for w, strong in [(w, True) for w in c.at("withdraw")] + [(w, False) for w in c.at("withdraw_weak")]:
+        if _local_withdrawal(c, w):
+            continue
+        for f in c.at("forces"):
+            after = 0 < f - w <= 4
+            before = strong and 0 < w - f <= 8
+            if (after or before) and not _forces_are_local(c, f):
+                return True
+    return False
+
+
+@labeling_function("withdrawal_talks")
+def end_of_mission(c: Cues) -> bool:
+    """The end of the coalition's mission: "إنهاء مهمة التحالف"، "انتهاء المهمة العسكرية"."""
+    return c.has("end_mission") and c.has("mission_context")
+
+
+@labeling_function("withdrawal_talks")
+def advisory_role(c: Cues) -> bool:
+    """The move to an advisory-only role: "دور استشاري"، "بصفة استشارية"."""
+    return c.has("advisory") and c.has("mission_context")
+
+
+@labeling_function("withdrawal_talks")
+def talks_on_forces_future(c: Cues) -> bool:
+    """Talks about the future of the coalition or the forces."""
+    return c.has("forces_future")
+
+
+@labeling_function("withdrawal_talks", NEGATIVE, weight=3.0)
+def other_withdrawal(c: Cues) -> bool:
+    """Withdrawal from a deal, a race, a market or a club: not forces."""
+    return c.near("withdraw", "other_withdrawal", 0, 4) and not c.near("withdraw", "forces", 0, 4)
+
+
+@labeling_function("withdrawal_talks", NEGATIVE, weight=10.0)
+def sports_departure(c: Cues) -> bool:
+    """Sports news: a player leaving a club is not a withdrawal."""
+    return c.has("sports")
+
+
+# --- applier --------------------------------------------------------------------------------
+
+class LFApplier:
+    """Builds the [sentences x functions] vote matrix (int8: -1 abstain, 0 no, 1 yes)."""
+
+    def __init__(self, lfs: Iterable[LabelingFunction] | None = None, lexicon: Lexicon | None = None):
+        self.lfs = list(lfs if lfs is not None else LABELING_FUNCTIONS)
+        self.lexicon = lexicon or Lexicon.load()
+
+    def cues(self, sentence: str) -> Cues:
+        tokens = tokenize(normalize(sentence))
+        return Cues(tokens, self.lexicon.match(tokens))
+
+    def apply(self, sentences: Iterable[str], progress: bool = False) -> np.ndarray:
+        sentences = list(sentences)
+        votes = np.full((len(sentences), len(self.lfs)), ABSTAIN, dtype=np.int8)
+        rows = tqdm(sentences, desc="labeling", unit="sent", disable=not progress, mininterval=1.0)
+        for i, sentence in enumerate(rows):
+            cues = self.cues(sentence)
+            for j, lf in enumerate(self.lfs):
+                votes[i, j] = lf(cues)
+        return votes
+
+    def columns(self, label: str) -> list[int]:
+        """Indices of the functions that vote on `label`."""
+        return [j for j, lf in enumerate(self.lfs) if lf.label == label]
