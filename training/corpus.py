@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import json
 import logging
 import sys
@@ -168,12 +169,12 @@ def _jsonl_rows(lines: Iterable[str], source: str) -> Iterator[dict]:
 
 
 def _open_text(path: Path):
-    """Open a JSONL/CSV file as text, honouring a UTF-8 or UTF-16 BOM."""
-    with path.open("rb") as fh:
+    """Open a JSONL/CSV file (gzip-compressed when it ends in .gz) as text, honouring a BOM."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as fh:
         head = fh.read(4)
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return path.open("r", encoding="utf-16", newline="")
-    return path.open("r", encoding="utf-8-sig", newline="")
+    encoding = "utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
+    return opener(path, "rt", encoding=encoding, newline="")
 
 
 def iter_articles(path: str | Path) -> Iterator[Article]:
@@ -188,6 +189,8 @@ def iter_articles(path: str | Path) -> Iterator[Article]:
         yield from _folder_articles(path)
         return
     suffix = path.suffix.lower()
+    if suffix == ".gz":
+        suffix = Path(path.stem).suffix.lower()
     try:
         if suffix == ".jsonl":
             with _open_text(path) as fh:
@@ -205,6 +208,8 @@ def iter_articles(path: str | Path) -> Iterator[Article]:
             raise InputError(f"{path}: unsupported input; expected a folder, .jsonl, .csv, .txt or .html")
     except UnicodeDecodeError as err:
         raise InputError(f"{path}: not valid UTF-8 text ({err.reason} at byte {err.start})") from None
+    except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
+        raise InputError(f"{path}: cannot read ({err})") from None
 
 
 def _stdin_articles() -> Iterator[Article]:

@@ -65,31 +65,44 @@ class NaiveBayesEM:
         return prior
 
     def fit(self, votes: np.ndarray, init_proba: np.ndarray) -> "NaiveBayesEM":
-        onehot = _one_hot(votes)
+        # EM runs over the distinct vote patterns (a few hundred even for 10^5 sentences),
+        # each weighted by how often it occurs.
+        patterns, inverse, counts = np.unique(votes, axis=0, return_inverse=True, return_counts=True)
+        inverse = inverse.ravel()
+        onehot = _one_hot(patterns).reshape(len(patterns), -1)  # [p, m*3]
         prior = self._prior()
-        posterior = np.clip(init_proba, 0.01, 0.99)
-        previous = None
+        init = np.bincount(inverse, weights=np.clip(init_proba, 0.01, 0.99), minlength=len(patterns)) / counts
+        posterior, previous = init, None
         for _ in range(self.max_iter):
-            weights = np.stack([1 - posterior, posterior])  # [2, n]
-            counts = np.einsum("cn,nms->cms", weights, onehot) + prior
-            self.tables = counts / counts.sum(axis=-1, keepdims=True)
-            self.class_prior = float(np.clip(posterior.mean(), 0.01, 0.99))
-            posterior = self.predict_proba(votes)
+            weights = np.stack([1 - posterior, posterior]) * counts  # [2, p]
+            table_counts = (weights @ onehot).reshape(prior.shape) + prior
+            self.tables = table_counts / table_counts.sum(axis=-1, keepdims=True)
+            self.class_prior = float(np.clip((posterior * counts).sum() / counts.sum(), 0.01, 0.99))
+            posterior = self._posterior(onehot)
             if previous is not None and np.abs(posterior - previous).max() < self.tol:
                 break
             previous = posterior
         return self
 
-    def predict_proba(self, votes: np.ndarray) -> np.ndarray:
-        onehot = _one_hot(votes)
-        log_tables = np.log(self.tables)
-        log_neg = np.log(1 - self.class_prior) + np.einsum("nms,ms->n", onehot, log_tables[0])
-        log_pos = np.log(self.class_prior) + np.einsum("nms,ms->n", onehot, log_tables[1])
+    def _posterior(self, onehot: np.ndarray) -> np.ndarray:
+        log_tables = np.log(self.tables).reshape(2, -1)
+        log_neg = np.log(1 - self.class_prior) + onehot @ log_tables[0]
+        log_pos = np.log(self.class_prior) + onehot @ log_tables[1]
         return 1.0 / (1.0 + np.exp(np.clip(log_neg - log_pos, -50, 50)))
 
+    def predict_proba(self, votes: np.ndarray) -> np.ndarray:
+        patterns, inverse = np.unique(votes, axis=0, return_inverse=True)
+        return self._posterior(_one_hot(patterns).reshape(len(patterns), -1))[inverse.ravel()]
 
-def aggregate(votes: np.ndarray, lfs: list[LabelingFunction], method: str = "majority") -> np.ndarray:
-    """[n, functions] votes -> [n, labels] probabilities, one-vs-rest, by `method`."""
+
+def aggregate(votes: np.ndarray, lfs: list[LabelingFunction], method: str = "majority",
+              fit_votes: np.ndarray | None = None) -> np.ndarray:
+    """[n, functions] votes -> [n, labels] probabilities, one-vs-rest, by `method`.
+
+    The generative model is fitted on `fit_votes` (default: `votes` themselves); pass the
+    corpus votes to score a small gold set with a model fitted on the whole corpus.
+    """
+    fit_votes = votes if fit_votes is None else fit_votes
     if method not in LABEL_MODELS:
         raise ValueError(f"unknown label model {method!r}; expected one of {LABEL_MODELS}")
     probs = np.zeros((votes.shape[0], len(LABELS)))
@@ -104,6 +117,7 @@ def aggregate(votes: np.ndarray, lfs: list[LabelingFunction], method: str = "maj
             probs[:, k] = majority
             continue
         polarities = np.array([lfs[j].polarity for j in cols])
-        model = NaiveBayesEM(polarities).fit(sub, majority)
+        fit_sub = fit_votes[:, cols]
+        model = NaiveBayesEM(polarities).fit(fit_sub, majority_proba(fit_sub, weights))
         probs[:, k] = model.predict_proba(sub)
     return probs

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -55,6 +55,7 @@ class Lexicon:
     single: dict[str, frozenset[str]]
     multi: dict[str, list[tuple[tuple[str, ...], str]]]
     categories: tuple[str, ...]
+    _cache: dict = field(default_factory=dict, repr=False)  # token -> its cues; bounded by vocabulary
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, list[str]]) -> "Lexicon":
@@ -80,16 +81,27 @@ class Lexicon:
             text = Path(path).read_text("utf-8")
         return cls.from_mapping(yaml.safe_load(text))
 
+    def token_cues(self, token: str) -> tuple[frozenset[str], tuple[tuple[tuple[str, ...], str], ...]]:
+        """Categories a token starts by itself, and the phrases it may start (cached per type)."""
+        cached = self._cache.get(token)
+        if cached is None:
+            forms = token_stems(token)
+            single = frozenset(c for f in forms for c in self.single.get(f, ()))
+            multi = tuple(m for f in forms for m in self.multi.get(f, ()))
+            cached = self._cache[token] = (single, multi)
+        return cached
+
     def match(self, tokens: list[str]) -> dict[str, list[int]]:
         """Positions (token indices, ascending) where each category's cues start."""
-        stems = [token_stems(t) for t in tokens]
-        hits: dict[str, set[int]] = defaultdict(set)
-        for i, forms in enumerate(stems):
-            for form in forms:
-                for category in self.single.get(form, ()):
-                    hits[category].add(i)
-                for rest, category in self.multi.get(form, ()):
-                    end = i + 1 + len(rest)
-                    if end <= len(tokens) and all(r in stems[i + 1 + k] for k, r in enumerate(rest)):
-                        hits[category].add(i)
-        return {category: sorted(positions) for category, positions in hits.items()}
+        hits: dict[str, list[int]] = {}
+        for i, token in enumerate(tokens):
+            single, multi = self.token_cues(token)
+            for category in single:
+                hits.setdefault(category, []).append(i)
+            for rest, category in multi:
+                end = i + 1 + len(rest)
+                if end <= len(tokens) and all(r in token_stems(tokens[i + 1 + k]) for k, r in enumerate(rest)):
+                    positions = hits.setdefault(category, [])
+                    if not positions or positions[-1] != i:
+                        positions.append(i)
+        return hits

@@ -23,8 +23,6 @@ _BOUNDARY_MARKS = re.compile(r"[.!?؟؛…]+")
 _WORD = re.compile(r"[\w\u0600-\u06FF]+")
 # Digit, separator, digit: 2.5, 1.200, 97.5%, 29.8.2024 never end a sentence.
 _NUMBER_DOT = re.compile(r"(?<=\d)[.](?=\d)")
-# Quote pairs whose inside is never split; straight quotes pair with themselves.
-_QUOTE_PAIRS = {"«": "»", "“": "”", "(": ")", '"': '"', "„": "“"}
 
 
 @dataclass(frozen=True)
@@ -94,23 +92,18 @@ def clean_article(text: str, stats: CleaningStats | None = None) -> list[str]:
     return lines
 
 
+# A closed quotation or bracket on one line. finditer scans left to right like a reader: an
+# opening mark with no closing mark on the line protects nothing and the scan moves on.
+_QUOTED = re.compile(r'«[^»\n]*»|“[^”\n]*”|„[^“\n]*“|\([^)\n]*\)|"[^"\n]*"')
+
+
 def _protected_spans(line: str) -> list[tuple[int, int]]:
     """Spans of closed quotations and brackets, and of abbreviations, where no split may happen.
 
     A quotation that is not closed on the same line protects nothing: scraped news often loses
     a closing mark, and protecting to the end of the line would merge many sentences.
     """
-    spans: list[tuple[int, int]] = []
-    i = 0
-    while i < len(line):
-        closer = _QUOTE_PAIRS.get(line[i])
-        if closer is not None:
-            end = line.find(closer, i + 1)
-            if end != -1:
-                spans.append((i, end))
-                i = end + 1
-                continue
-        i += 1
+    spans = [(m.start(), m.end() - 1) for m in _QUOTED.finditer(line)]
     abbrevs = load_rules().abbreviations
     if abbrevs is not None:
         spans.extend((m.start(), m.end()) for m in abbrevs.finditer(line))
@@ -119,9 +112,10 @@ def _protected_spans(line: str) -> list[tuple[int, int]]:
 
 def _boundaries(line: str) -> list[int]:
     """Indices just after each sentence-ending run of marks in one line."""
-    spans = _protected_spans(line)
+    marks = list(_BOUNDARY_MARKS.finditer(line))
+    spans = _protected_spans(line) if marks else []
     cuts = []
-    for m in _BOUNDARY_MARKS.finditer(line):
+    for m in marks:
         start, end = m.span()
         if any(s <= start < e for s, e in spans):
             continue

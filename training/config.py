@@ -1,0 +1,199 @@
+"""Run configuration: one dataclass per section, loaded from YAML, overridable from the CLI.
+
+`load_config("configs/tiny.yaml", ["--training.max_steps=10"])` reads the YAML file, applies
+`--section.key=value` overrides (values parsed as YAML scalars), rejects unknown sections and
+keys with the list of valid ones, checks types and ranges, and returns a `Config`. The
+resolved config is saved next to every artifact with `save_config`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from training.label_model import LABEL_MODELS
+
+
+class ConfigError(ValueError):
+    """A config problem; the message is one line saying what is wrong and what is valid."""
+
+
+@dataclass
+class DataConfig:
+    min_words: int = 3                 # sentences shorter than this (in words) are merged or dropped
+    label_model: str = "majority"      # how rule votes become labels: majority | naive_bayes
+    validation_fraction: float = 0.2   # share of documents held out for validation (>= 1 document)
+    test_fraction: float = 0.0         # share of documents held out for test (0: no test split)
+    lexicon: str = ""                  # path to a lexicon YAML replacing the packaged one ("" = packaged)
+
+    def __post_init__(self):
+        _check(self.min_words >= 1, "data.min_words must be >= 1")
+        _check(self.label_model in LABEL_MODELS, f"data.label_model must be one of {list(LABEL_MODELS)}")
+        _check(0 < self.validation_fraction < 1, "data.validation_fraction must be in (0, 1)")
+        _check(0 <= self.test_fraction < 1, "data.test_fraction must be in [0, 1)")
+        _check(self.validation_fraction + self.test_fraction < 1, "data: validation + test fractions must be < 1")
+        _check(not self.lexicon or Path(self.lexicon).is_file(), f"data.lexicon: no such file {self.lexicon!r}")
+
+
+@dataclass
+class ModelConfig:
+    name_or_path: str = "aubmindlab/bert-base-arabertv02"  # Hub id or local folder of a BERT-family model
+    preprocessing: str = "arabert"     # text preprocessing before tokenization: arabert | none
+    arabert_model_name: str = "bert-base-arabertv02"       # which ArabertPreprocessor variant to apply
+    max_length: int = 128              # tokens per sentence (longer ones are truncated)
+    # Used only when name_or_path is "tiny": a BERT built from scratch, tokenizer trained on the data.
+    tiny_vocab_size: int = 4000        # WordPiece vocabulary size
+    tiny_hidden_size: int = 128        # hidden units
+    tiny_layers: int = 2               # transformer layers
+    tiny_heads: int = 2                # attention heads
+    tiny_intermediate_size: int = 256  # feed-forward units
+
+    def __post_init__(self):
+        _check(bool(self.name_or_path), "model.name_or_path must not be empty")
+        _check(self.preprocessing in ("arabert", "none"), "model.preprocessing must be 'arabert' or 'none'")
+        _check(8 <= self.max_length <= 512, "model.max_length must be in [8, 512]")
+        _check(self.tiny_hidden_size % self.tiny_heads == 0, "model.tiny_hidden_size must be divisible by tiny_heads")
+
+
+@dataclass
+class TrainingConfig:
+    seed: int = 42                     # seeds Python, NumPy and torch; also the document split
+    learning_rate: float = 3e-5        # peak AdamW learning rate
+    num_train_epochs: float = 4.0      # passes over the training split
+    max_steps: int = -1                # optimizer steps; overrides epochs when > 0
+    per_device_train_batch_size: int = 16   # sentences per step per device
+    per_device_eval_batch_size: int = 64    # sentences per evaluation batch per device
+    gradient_accumulation_steps: int = 1    # steps whose gradients are summed before an update
+    weight_decay: float = 0.01         # AdamW decoupled weight decay
+    warmup_ratio: float = 0.1          # share of steps spent warming up the learning rate
+    soft_targets: bool = True          # train on label-model probabilities (True) or 0/1 labels
+    pos_weight: str = "auto"           # BCE positive weight per label: auto (neg/pos, capped) | none
+    max_pos_weight: float = 10.0       # cap on the automatic positive weight
+    early_stopping_patience: int = 2   # epochs without validation macro-F1 gain before stopping
+    group_by_length: bool = True       # batch sentences of similar length (less padding)
+    mixed_precision: str = "auto"      # auto (bf16/fp16 on a capable GPU) | no | bf16 | fp16
+    logging_steps: int = 10            # optimizer steps between log lines
+    save_total_limit: int = 2          # checkpoints kept in the run folder
+    dataloader_num_workers: int = 0    # background workers for batching
+
+    def __post_init__(self):
+        _check(self.learning_rate > 0, "training.learning_rate must be > 0")
+        _check(self.num_train_epochs > 0 or self.max_steps > 0, "training: set num_train_epochs > 0 or max_steps > 0")
+        _check(self.per_device_train_batch_size >= 1, "training.per_device_train_batch_size must be >= 1")
+        _check(self.per_device_eval_batch_size >= 1, "training.per_device_eval_batch_size must be >= 1")
+        _check(self.gradient_accumulation_steps >= 1, "training.gradient_accumulation_steps must be >= 1")
+        _check(0 <= self.warmup_ratio < 1, "training.warmup_ratio must be in [0, 1)")
+        _check(self.pos_weight in ("auto", "none"), "training.pos_weight must be 'auto' or 'none'")
+        _check(self.max_pos_weight >= 1, "training.max_pos_weight must be >= 1")
+        _check(self.mixed_precision in ("auto", "no", "bf16", "fp16"), "training.mixed_precision must be auto|no|bf16|fp16")
+        _check(self.early_stopping_patience >= 0, "training.early_stopping_patience must be >= 0")
+
+
+@dataclass
+class CardConfig:
+    license: str = "apache-2.0"        # license of the published model
+    gold_file: str = "seeds/gold.jsonl"     # gold set whose results go into the card's model-index
+    gold_name: str = "seed articles (hand-labelled)"  # how the card names that gold set
+
+    def __post_init__(self):
+        _check(bool(self.license), "card.license must not be empty")
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    card: CardConfig = field(default_factory=CardConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _coerce(value, annotation, where: str):
+    """Check (and mildly coerce: int -> float) a value against a simple type annotation."""
+    target = {"int": int, "float": float, "str": str, "bool": bool}.get(annotation, annotation)
+    if target is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if target is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, target) or (target is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}: expected {target.__name__}, got {value!r}")
+    return value
+
+
+def _build_section(cls, values: dict, section: str):
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown key(s) {', '.join(f'{section}.{k}' for k in unknown)}; "
+                          f"valid keys in '{section}': {', '.join(fields)}")
+    kwargs = {k: _coerce(v, fields[k].type, f"{section}.{k}") for k, v in values.items()}
+    return cls(**kwargs)
+
+
+SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config)}
+
+
+def parse_overrides(overrides: list[str]) -> dict[str, dict]:
+    """`["--training.max_steps=10"]` -> `{"training": {"max_steps": 10}}`."""
+    parsed: dict[str, dict] = {}
+    for item in overrides:
+        body = item[2:] if item.startswith("--") else item
+        key, sep, raw = body.partition("=")
+        section, dot, name = key.partition(".")
+        if not sep or not dot or not name:
+            raise ConfigError(f"bad override {item!r}; expected --section.key=value")
+        parsed.setdefault(section, {})[name] = yaml.safe_load(raw) if raw != "" else ""
+    return parsed
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Load a YAML config (or the defaults when `path` is None) and apply overrides."""
+    raw: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            raw = yaml.safe_load(path.read_text("utf-8")) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: invalid YAML ({str(err).splitlines()[0]})") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a mapping of sections")
+    for section, values in parse_overrides(overrides or []).items():
+        raw.setdefault(section, {}).update(values)
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"unknown section(s) {unknown}; valid sections: {', '.join(SECTIONS)}")
+    sections = {}
+    for name, factory in SECTIONS.items():
+        values = raw.get(name) or {}
+        if not isinstance(values, dict):
+            raise ConfigError(f"section '{name}' must be a mapping")
+        sections[name] = _build_section(type(factory()), values, name)
+    return Config(**sections)
+
+
+def save_config(config: Config, path: str | Path) -> None:
+    """Write the resolved config as YAML (atomically)."""
+    from training.io_utils import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True))
+
+
+def config_from_dict(values: dict) -> Config:
+    """Rebuild a Config from a saved resolved config (e.g. a model folder's training_config.yaml)."""
+    return Config(**{name: _build_section(type(f()), values.get(name) or {}, name) for name, f in SECTIONS.items()})
+
+
+__all__ = ["Config", "ConfigError", "DataConfig", "ModelConfig", "TrainingConfig", "CardConfig",
+           "load_config", "save_config", "parse_overrides", "config_from_dict"]

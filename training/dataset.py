@@ -1,0 +1,206 @@
+"""Building the weakly labelled dataset: articles -> sentences -> rule votes -> labels -> splits.
+
+Outputs (all in one folder, which appears only when everything succeeded):
+- `sentences.jsonl`: doc_id, sent_id, text, labels (names, probability >= 0.5), probs.
+- `dataset/`: a `datasets.DatasetDict` (train / validation [/ test]), split by document.
+- `lf_report.md` and `lf_report.json`: the labeling report; `build_config.yaml`.
+
+Sentences stream to a temp file while only the small int8 vote matrix stays in memory, so
+memory grows by ~30 bytes per sentence, not by the text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from training.config import Config, save_config
+from training.corpus import iter_sentences
+from training.gold import load_gold
+from training.io_utils import atomic_dir, atomic_write_json, atomic_write_text
+from training.label_model import LABEL_MODELS, aggregate
+from training.labeling import LABELS, LFApplier
+from training.lexicon import Lexicon
+from training.lf_report import build_report, render_markdown
+from training.text import CleaningStats
+
+logger = logging.getLogger(__name__)
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass
+class BuildResult:
+    sentences: int
+    documents: int
+    split_documents: dict[str, int]
+    report: dict
+
+
+def assign_splits(doc_labels: dict[str, np.ndarray], validation: float, test: float, seed: int) -> dict[str, str]:
+    """Assign whole documents to splits, balancing label positives where possible.
+
+    Documents are shuffled with `seed`, then placed greedily, rarest-label documents first,
+    into the split furthest below its target share of positives (and of documents). Each
+    non-empty split gets at least one document when there are enough documents.
+    """
+    docs = sorted(doc_labels)
+    random.Random(seed).shuffle(docs)
+    fractions = {"train": 1 - validation - test, "validation": validation, "test": test}
+    active = [s for s in SPLITS if fractions[s] > 0]
+    totals = sum(doc_labels.values()) + 1e-9
+    rarity = {d: float((doc_labels[d] / totals).max()) for d in docs}
+    order = sorted(docs, key=lambda d: -rarity[d])
+    assigned: dict[str, str] = {}
+    pos = {s: np.zeros(len(LABELS)) for s in active}
+    count = {s: 0 for s in active}
+    for s in [s for s in active if s != "train"]:  # guarantee a document in each held-out split
+        if len(order) > len(assigned) + 1:
+            d = next(d for d in order if d not in assigned)
+            assigned[d] = s
+            pos[s] += doc_labels[d]
+            count[s] += 1
+    for d in order:
+        if d in assigned:
+            continue
+        deficit = {s: fractions[s] * (len(docs) + 1) - count[s] +
+                   float(((fractions[s] * totals - pos[s]) / totals).sum()) for s in active}
+        best = max(active, key=lambda s: deficit[s])
+        assigned[d] = best
+        pos[best] += doc_labels[d]
+        count[best] += 1
+    return assigned
+
+
+def _doc_label_counts(doc_ids: list[str], hard: np.ndarray) -> dict[str, np.ndarray]:
+    counts: dict[str, np.ndarray] = {}
+    for doc_id, row in zip(doc_ids, hard):
+        counts[doc_id] = counts.get(doc_id, 0) + row.astype(float)
+    return counts
+
+
+def _write_outputs(tmp_text: Path, probs: np.ndarray, splits: dict[str, str], out: Path) -> dict[str, int]:
+    """One pass over the streamed sentences: sentences.jsonl plus one JSONL per split."""
+    split_dir = out / ".splits"
+    split_dir.mkdir()
+    split_files = {s: (split_dir / f"{s}.jsonl").open("w", encoding="utf-8") for s in set(splits.values())}
+    sizes = {s: 0 for s in SPLITS if s in split_files}
+    try:
+        with tmp_text.open(encoding="utf-8") as src, (out / "sentences.jsonl").open("w", encoding="utf-8") as dst:
+            for line, p in zip(src, probs):
+                row = json.loads(line)
+                hard = [label for label, v in zip(LABELS, p) if v >= 0.5]
+                row["labels"] = hard
+                row["probs"] = {label: round(float(v), 4) for label, v in zip(LABELS, p)}
+                dst.write(json.dumps(row, ensure_ascii=False) + "\n")
+                split = splits[row["doc_id"]]
+                example = {"doc_id": row["doc_id"], "sent_id": row["sent_id"], "text": row["text"], "labels": hard,
+                           "targets": [row["probs"][label] for label in LABELS],
+                           "label_vector": [float(label in hard) for label in LABELS]}
+                split_files[split].write(json.dumps(example, ensure_ascii=False) + "\n")
+                sizes[split] += 1
+    finally:
+        for fh in split_files.values():
+            fh.close()
+    return sizes
+
+
+def _save_dataset(split_dir: Path, sizes: dict[str, int], out: Path) -> None:
+    """Turn the per-split JSONL files into a saved DatasetDict (Arrow reads them natively)."""
+    from datasets import DatasetDict, load_dataset
+
+    order = [s for s in SPLITS if s in sizes]
+    data_files = {s: str(split_dir / f"{s}.jsonl") for s in order}
+    DatasetDict(load_dataset("json", data_files=data_files)).save_to_disk(str(out))
+
+
+def _warn_missing_positives(hard: np.ndarray, doc_ids: list[str], splits: dict[str, str]) -> None:
+    split_of = np.array([splits[d] for d in doc_ids])
+    for split in sorted(set(splits.values())):
+        positives = hard[split_of == split].sum(axis=0)
+        for label, count in zip(LABELS, positives):
+            if count == 0:
+                logger.warning("split %r has no positive sentence for label %r", split, label)
+
+
+def build_dataset(input_path: str, output_dir: str, config: Config, presplit: bool = False,
+                  gold_file: str | None = None) -> BuildResult:
+    """Run the whole build and write the output folder atomically."""
+    lexicon = Lexicon.load(config.data.lexicon or None)
+    applier = LFApplier(lexicon=lexicon)
+    stats = CleaningStats()
+    with atomic_dir(output_dir) as tmp:
+        tmp_text = tmp / ".sentences.tmp.jsonl"
+        doc_ids, votes = _stream_and_vote(input_path, presplit, config, applier, stats, tmp_text)
+        probs_by_model = {m: aggregate(votes, applier.lfs, m) for m in LABEL_MODELS}
+        probs = probs_by_model[config.data.label_model]
+        hard = probs >= 0.5
+        splits = assign_splits(_doc_label_counts(doc_ids, hard), config.data.validation_fraction,
+                               config.data.test_fraction, config.training.seed)
+        _warn_missing_positives(hard, doc_ids, splits)
+        sizes = _write_outputs(tmp_text, probs, splits, tmp)
+        tmp_text.unlink()
+        _save_dataset(tmp / ".splits", sizes, tmp / "dataset")
+        shutil.rmtree(tmp / ".splits")
+        report = _labeling_report(votes, applier, probs_by_model, config, gold_file, lexicon)
+        report["text_preparation"] = dict(stats.removed)
+        report["splits"] = {"sentences": sizes,
+                            "documents": {s: sum(1 for v in splits.values() if v == s) for s in sizes}}
+        atomic_write_json(tmp / "lf_report.json", report)
+        atomic_write_text(tmp / "lf_report.md", render_markdown(report) + _splits_markdown(report))
+        save_config(config, tmp / "build_config.yaml")
+        n, n_docs = len(doc_ids), len(set(doc_ids))
+    logger.info("wrote %d sentences from %d documents to %s", n, n_docs, output_dir)
+    return BuildResult(n, n_docs, report["splits"]["documents"], report)
+
+
+def _stream_and_vote(input_path, presplit, config, applier, stats, tmp_text: Path, chunk_size: int = 10_000):
+    """Stream sentences to `tmp_text` and vote on them in chunks; keep only ids and votes."""
+    doc_ids: list[str] = []
+    votes_chunks, chunk = [], []
+    with tmp_text.open("w", encoding="utf-8") as fh:
+        for s in iter_sentences(input_path, presplit, config.data.min_words, stats):
+            fh.write(json.dumps({"doc_id": s.doc_id, "sent_id": s.sent_id, "text": s.text}, ensure_ascii=False) + "\n")
+            doc_ids.append(s.doc_id)
+            chunk.append(s.text)
+            if len(chunk) == chunk_size:
+                votes_chunks.append(applier.apply(chunk))
+                chunk = []
+                logger.info("read and labelled %d sentences", len(doc_ids))
+    if chunk:
+        votes_chunks.append(applier.apply(chunk))
+    return doc_ids, np.concatenate(votes_chunks)
+
+
+def _labeling_report(votes, applier, probs_by_model, config, gold_file, lexicon) -> dict:
+    gold = None
+    if gold_file:
+        rows = load_gold(gold_file)
+        gold_applier = LFApplier(applier.lfs, lexicon)
+        gold_votes = gold_applier.apply([r["text"] for r in rows])
+        gold = np.array([[label in r["labels"] for label in LABELS] for r in rows], dtype=int)
+        gold_probs = {m: aggregate(gold_votes, applier.lfs, m, fit_votes=np.vstack([votes, gold_votes]))
+                      for m in LABEL_MODELS}
+        report = build_report(votes, applier.lfs, probs_by_model, config.data.label_model)
+        with_gold = build_report(gold_votes, applier.lfs, gold_probs, config.data.label_model, gold, str(gold_file))
+        report["gold"] = with_gold["gold"]
+        for row, gold_row in zip(report["functions"], with_gold["functions"]):  # accuracy is measured on gold
+            row.update({k: gold_row[k] for k in ("correct", "incorrect", "accuracy")})
+        return report
+    return build_report(votes, applier.lfs, probs_by_model, config.data.label_model)
+
+
+def _splits_markdown(report: dict) -> str:
+    lines = ["\n## Splits (by document)\n", "| split | documents | sentences |", "|---|---|---|"]
+    for split, n in report["splits"]["sentences"].items():
+        lines.append(f"| {split} | {report['splits']['documents'][split]} | {n} |")
+    prep = report.get("text_preparation") or {}
+    if prep:
+        lines += ["\n## Text preparation\n", "| rule | lines or fragments |", "|---|---|"]
+        lines += [f"| {rule} | {count} |" for rule, count in sorted(prep.items())]
+    return "\n".join(lines) + "\n"
