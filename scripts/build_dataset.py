@@ -12,7 +12,8 @@ import logging
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from training.config import load_config  # noqa: E402
 from training.dataset import build_dataset  # noqa: E402

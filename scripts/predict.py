@@ -1,0 +1,64 @@
+#!/usr/bin/env python
+"""Predict event labels for every sentence of a corpus, in batches, on CPU or GPU.
+
+Examples:
+  python scripts/predict.py --model runs/model --input articles/ --output predictions.jsonl
+  echo "قتل ثلاثة جنود في هجوم" | python scripts/predict.py --model runs/model --input - --output out.csv --sentences
+  accelerate launch --num_processes 2 scripts/predict.py --model M --input big.jsonl --output out.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from training.io_utils import UserError, run_cli, setup_logging  # noqa: E402
+
+logger = logging.getLogger("predict")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="model folder or Hub id (owner/name)")
+    parser.add_argument("--input", required=True, help="folder of .txt/.html, .jsonl/.csv with 'text', or - for stdin")
+    parser.add_argument("--output", required=True, help="output file: .jsonl, or .csv")
+    parser.add_argument("--sentences", action="store_true", help="each row/line is one sentence; do not split")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
+    parser.add_argument("--batch-size", type=int, default=None, help="sentences per batch (default: by device)")
+    parser.add_argument("--int8", action="store_true", help="dynamic int8 quantization of linear layers (CPU)")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run into the same output")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    if args.batch_size is not None and args.batch_size < 1:
+        raise UserError("--batch-size must be >= 1")
+    from accelerate import PartialState
+
+    from training.batch_predict import _check_paths, merge_shards, predict_file
+    from training.inference import EventClassifier
+
+    state = PartialState()
+    if state.num_processes > 1 and state.is_main_process:
+        _check_paths(Path(args.output), resume=False)  # fail before any process loads the model
+    device = str(state.device) if state.num_processes > 1 else args.device
+    classifier = EventClassifier.from_pretrained(args.model, device=device, int8=args.int8)
+    summary = predict_file(classifier, args.input, args.output, args.sentences, args.batch_size, args.resume,
+                           rank=state.process_index, world_size=state.num_processes)
+    if state.num_processes > 1:
+        state.wait_for_everyone()
+        if state.is_main_process:
+            merge_shards(args.output, state.num_processes)
+    if state.is_main_process:
+        rate = summary.sentences / summary.seconds if summary.seconds else 0.0
+        logger.info("done: %d sentences (%d resumed), labels %s, %.1f s (%.0f sentences/s) -> %s",
+                    summary.sentences, summary.skipped, summary.label_counts, summary.seconds, rate, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,39 @@
+#!/usr/bin/env python
+"""Fine-tune the event classifier on a dataset built by build_dataset.py.
+
+Any config value can be overridden as --section.key=value, e.g.
+  python scripts/train.py --config configs/tiny.yaml --data runs/data --output runs/model --training.max_steps=20
+Several GPUs: accelerate launch scripts/train.py --config configs/arabert.yaml --data ... --output ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from training.config import load_config  # noqa: E402
+from training.io_utils import run_cli, setup_logging  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="YAML run config, e.g. configs/tiny.yaml")
+    parser.add_argument("--data", required=True, help="folder written by build_dataset.py")
+    parser.add_argument("--output", required=True, help="model folder to write (replaced atomically at the end)")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    args, overrides = parser.parse_known_args(argv)
+    setup_logging(args.verbose)
+    config = load_config(args.config, overrides)  # config errors surface before anything heavy is imported
+    from training.trainer import train
+
+    result = train(config, args.data, args.output, resume=args.resume)
+    return 130 if result.interrupted else 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

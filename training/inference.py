@@ -1,0 +1,162 @@
+"""Prediction for Python users: `EventClassifier.from_pretrained(DIR_OR_HUB_ID).predict(texts)`.
+
+Works on any transformers sequence-classification folder. From the folder's config.json it
+applies the saved preprocessing (none when absent) and per-label thresholds (0.5 when
+absent), exactly as in training. Batches are formed from length-sorted sentences with
+dynamic padding, so a batch of short sentences does not pay for a long one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from training.io_utils import UserError
+from training.modeling import Preprocessor, thresholds_of
+from training.text import split_article
+
+logger = logging.getLogger(__name__)
+DEFAULT_BATCH = {"cuda": 128, "mps": 64, "cpu": 32}  # sentences per batch by device type
+
+
+@dataclass
+class SentencePrediction:
+    text: str
+    labels: list[str]
+    scores: dict[str, float]
+    model_input: str  # the exact string given to the tokenizer
+
+
+@dataclass
+class ArticlePrediction:
+    doc_id: str
+    sentences: list[SentencePrediction]
+    summary: dict[str, list[int]] = field(default_factory=dict)  # label -> indices of sentences with it
+
+
+def pick_device(device: str = "auto") -> str:
+    """"auto": CUDA, then Apple MPS, then CPU; anything else is passed through."""
+    import torch
+
+    if device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def _pick_dtype(device: str, dtype):
+    import torch
+
+    if dtype is not None:
+        return getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+class EventClassifier:
+    """A multi-label sentence classifier with its preprocessing and thresholds."""
+
+    def __init__(self, model, tokenizer, preprocessor: Preprocessor, thresholds: dict[str, float], device: str,
+                 max_length: int = 128):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.preprocessor = preprocessor
+        self.labels = [model.config.id2label[i] for i in sorted(model.config.id2label)]
+        self.thresholds = np.array([thresholds.get(label, 0.5) for label in self.labels])
+        self.device = device
+        self.max_length = max_length
+
+    @classmethod
+    def from_pretrained(cls, path_or_hub_id: str, device: str = "auto", dtype=None, int8: bool = False,
+                        max_length: int | None = None) -> "EventClassifier":
+        """Load a model folder or Hub id; `int8` quantizes the linear layers dynamically (CPU only)."""
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        path = Path(path_or_hub_id)
+        if path.exists() and not (path / "config.json").is_file():
+            raise UserError(f"{path}: not a model folder (no config.json)")
+        if not path.exists() and (path_or_hub_id.count("/") != 1 or path_or_hub_id.startswith((".", "/"))):
+            raise UserError(f"{path_or_hub_id}: no such model folder (and not a Hub id of the form owner/name)")
+        device = pick_device(device)
+        if int8 and device != "cpu":
+            raise UserError("--int8 runs on the CPU only; use --device cpu")
+        torch_dtype = _pick_dtype(device, dtype)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path_or_hub_id)
+            model = AutoModelForSequenceClassification.from_pretrained(path_or_hub_id, dtype=torch_dtype)
+        except OSError as err:
+            raise UserError(f"cannot load model {path_or_hub_id!r}: {str(err).splitlines()[0]}") from None
+        if int8:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        model.to(device)
+        limit = max_length or min(getattr(tokenizer, "model_max_length", 512) or 512, 512)
+        return cls(model, tokenizer, Preprocessor.from_model_config(model.config), thresholds_of(model.config),
+                   device, limit)
+
+    def default_batch_size(self) -> int:
+        return DEFAULT_BATCH.get(self.device.split(":")[0], 32)
+
+    def predict_scores(self, texts: Sequence[str], batch_size: int | None = None) -> tuple[np.ndarray, list[str]]:
+        """Sigmoid probabilities [n, labels] and the preprocessed model inputs, in input order."""
+        import torch
+
+        inputs = self.preprocessor(texts)
+        if not inputs:
+            return np.zeros((0, len(self.labels))), []
+        batch_size = batch_size or self.default_batch_size()
+        encoded = self.tokenizer(inputs, truncation=True, max_length=self.max_length)["input_ids"]
+        order = np.argsort([len(ids) for ids in encoded], kind="stable")
+        scores = np.zeros((len(inputs), len(self.labels)), dtype=np.float32)
+        pad_id = self.tokenizer.pad_token_id or 0
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start:start + batch_size]
+                width = max(len(encoded[i]) for i in idx)
+                ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+                mask = torch.zeros((len(idx), width), dtype=torch.long)
+                for row, i in enumerate(idx):
+                    ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
+                    mask[row, : len(encoded[i])] = 1
+                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                scores[idx] = torch.sigmoid(logits.float()).cpu().numpy()
+        return scores, inputs
+
+    def predict(self, texts: Sequence[str], batch_size: int | None = None) -> list[SentencePrediction]:
+        """One prediction per sentence: labels above the per-label thresholds, and all scores."""
+        texts = list(texts)
+        scores, inputs = self.predict_scores(texts, batch_size)
+        return [self._prediction(t, s, m) for t, s, m in zip(texts, scores, inputs)]
+
+    def _prediction(self, text: str, scores: np.ndarray, model_input: str) -> SentencePrediction:
+        labels = [label for label, s, t in zip(self.labels, scores, self.thresholds) if s >= t]
+        return SentencePrediction(text, labels, {label: round(float(s), 4) for label, s in zip(self.labels, scores)},
+                                  model_input)
+
+    def predict_articles(self, articles: Iterable[str | tuple[str, str]], batch_size: int | None = None,
+                         min_words: int = 3) -> list[ArticlePrediction]:
+        """Clean and split articles (as build_dataset does), classify, and summarize per article.
+
+        `articles` are texts or (doc_id, text) pairs.
+        """
+        docs = [(str(i), a) if isinstance(a, str) else a for i, a in enumerate(articles)]
+        split = [(doc_id, split_article(text, min_words)) for doc_id, text in docs]
+        flat = [s for _, sentences in split for s in sentences]
+        predictions = iter(self.predict(flat, batch_size))
+        results = []
+        for doc_id, sentences in split:
+            preds = [next(predictions) for _ in sentences]
+            summary: dict[str, list[int]] = {}
+            for i, p in enumerate(preds):
+                for label in p.labels:
+                    summary.setdefault(label, []).append(i)
+            results.append(ArticlePrediction(doc_id, preds, summary))
+        return results
