@@ -67,19 +67,54 @@ class Cues:
     def numbers(self) -> list[int]:
         return sorted(set(self.at("number_word")) | {i for i, t in enumerate(self.tokens) if _DIGITS.match(t)})
 
+    # Ambiguous ("weak") cues count only with evidence of a conflict: an anchor word (forces,
+    # militants, war, weapons...) or an unambiguous attack word. Attack words may also count
+    # when nothing points to another domain (sport, business, technology, medicine).
+    @cached_property
+    def conflict(self) -> bool:
+        return self.has("conflict_context") or self.has("attack_event") or self.has("attack_verb")
+
+    @cached_property
+    def weak_attack_ok(self) -> bool:
+        return self.conflict or not self.has("other_domain")
+
+    def _tiered(self, strong: list[int], weak: list[int], allowed: bool) -> list[int]:
+        return strong + weak if allowed else strong
+
+    @cached_property
+    def attack_nouns(self) -> list[int]:
+        return self._tiered(self.acts("attack_event"), self.acts("attack_event_weak"), self.weak_attack_ok)
+
+    @cached_property
+    def attack_verbs(self) -> list[int]:
+        return self._tiered(self.at("attack_verb"), self.at("attack_verb_weak"), self.weak_attack_ok)
+
+    @cached_property
+    def kills(self) -> list[int]:
+        return self._tiered(self.affirmed("kill"), self.affirmed("kill_weak"), self.conflict)
+
+    @cached_property
+    def wounds(self) -> list[int]:
+        return self._tiered(self.affirmed("wound"), self.affirmed("wound_weak"), self.conflict)
+
+    @cached_property
+    def launched(self) -> bool:
+        """A launch (or fall) near a projectile, outside "وقف إطلاق النار"."""
+        return self.weak_attack_ok and any(-3 <= p - l <= 6 for l in self.acts("launch_verb") for p in self.at("projectile"))
+
+    @cached_property
+    def targeted(self) -> bool:
+        return self.weak_attack_ok and self.near("target_verb", "military_target", 6, 6)
+
     @cached_property
     def violent_act(self) -> bool:
         """A concrete act is described (used to keep threat/exercise vetoes off real attacks)."""
-        return bool(self.strong_attack or self.affirmed("kill") or self.affirmed("wound"))
+        return bool(self.strong_attack or self.kills or self.wounds)
 
     @cached_property
     def strong_attack(self) -> bool:
         """An attack told by a verb, a target or a launch, not by a noun that can be figurative."""
-        return bool(
-            self.has("attack_verb")
-            or self.near("target_verb", "military_target", 6, 6)
-            or any(-3 <= p - l <= 6 for l in self.acts("launch_verb") for p in self.at("projectile"))
-        )
+        return bool(self.attack_verbs or self.targeted or self.launched)
 
     @cached_property
     def disaster(self) -> bool:
@@ -120,38 +155,39 @@ def labeling_function(label: str, polarity: int = POSITIVE, weight: float = 1.0)
 
 @labeling_function("attack")
 def attack_event_noun(c: Cues) -> bool:
-    """A noun naming a violent act: هجوم، غارة، قصف، تفجير، كمين، اغتيال..."""
-    return bool(c.acts("attack_event"))
+    """A noun naming a violent act: غارة، قصف، تفجير، كمين، اغتيال... (هجوم، ضربة in a conflict)."""
+    return bool(c.attack_nouns)
 
 
 @labeling_function("attack")
 def attack_verb(c: Cues) -> bool:
-    """A verb of a violent act: هاجم، قصفت، اغتال، داهمت، اقتحموا..."""
-    return c.has("attack_verb")
+    """A verb of a violent act: قصفت، اغتال، داهمت... (هاجم، اقتحموا in a conflict)."""
+    return bool(c.attack_verbs)
 
 
 @labeling_function("attack")
 def targeted_military(c: Cues) -> bool:
     """استهدف near a military or human target (a base, forces, leaders, civilians)."""
-    return c.near("target_verb", "military_target", 6, 6)
+    return c.targeted
 
 
 @labeling_function("attack")
 def launched_projectile(c: Cues) -> bool:
     """أطلق or سقوط near a projectile (rockets, drones, fire), outside "وقف إطلاق النار"."""
-    return any(-3 <= p - l <= 6 for l in c.acts("launch_verb") for p in c.at("projectile"))
+    return c.launched
 
 
 @labeling_function("attack")
 def claimed_responsibility(c: Cues) -> bool:
     """A claim of responsibility for an attack or an explosion."""
-    return c.near("claim", "explosion", 0, 3) or c.near("claim", "attack_event", 0, 4)
+    return c.near("claim", "explosion", 0, 3) or c.near("claim", "attack_event", 0, 4) or c.near(
+        "claim", "attack_event_weak", 0, 4)
 
 
 @labeling_function("attack")
 def killed_by_gunfire(c: Cues) -> bool:
     """Killed or wounded by gunfire, shelling or a knife: "قتل ... برصاص الجيش"."""
-    victims = c.affirmed("kill") + c.affirmed("wound")
+    victims = c.affirmed("kill") + c.affirmed("kill_weak") + c.affirmed("wound") + c.affirmed("wound_weak")
     return any(0 < g - v <= 4 for v in victims for g in c.at("gunfire"))
 
 
@@ -170,13 +206,13 @@ def militants_eliminated_attack(c: Cues) -> bool:
 @labeling_function("attack", NEGATIVE, weight=5.0)
 def cyber_attack(c: Cues) -> bool:
     """An attack qualified as cyber or hacking: no physical violence."""
-    return c.near("attack_event", "cyber", 0, 3) or c.near("attack_verb", "cyber", 0, 3)
+    return any(c.near(cue, "cyber", 0, 3) for cue in ("attack_event", "attack_event_weak", "attack_verb", "attack_verb_weak"))
 
 
 @labeling_function("attack", NEGATIVE, weight=5.0)
 def rhetorical_attack(c: Cues) -> bool:
     """A verbal, political or media attack (هجوم سياسي، هجوما حادا، حملة إعلامية)."""
-    return c.near("attack_event", "rhetoric", 0, 3) and not c.violent_act
+    return c.near("attack_event_weak", "rhetoric", 0, 3) and not c.violent_act
 
 
 @labeling_function("attack", NEGATIVE, weight=3.0)
@@ -188,7 +224,7 @@ def threat_without_act(c: Cues) -> bool:
 @labeling_function("attack", NEGATIVE, weight=3.0)
 def exercise_or_test(c: Cues) -> bool:
     """Exercises, weapon tests and demining with no attack named."""
-    return c.has("exercise") and not (c.has("attack_event") or c.has("attack_verb"))
+    return c.has("exercise") and not (c.attack_nouns or c.attack_verbs)
 
 
 @labeling_function("attack", NEGATIVE, weight=5.0)
@@ -207,27 +243,26 @@ def sports_attack(c: Cues) -> bool:
 
 @labeling_function("casualty")
 def killed(c: Cues) -> bool:
-    """Someone was killed (قتل، مقتل، قتلى، مصرع، لقي حتفه، جثث...), not negated."""
-    return bool(c.affirmed("kill")) and not (c.has("attempt") and c.has("attack_event"))
+    """Someone was killed (قتل، مقتل، قتلى... ; مصرع، جثث in a conflict), not negated."""
+    return bool(c.kills) and not (c.has("attempt") and c.attack_nouns)
 
 
 @labeling_function("casualty")
 def wounded(c: Cues) -> bool:
-    """Someone was wounded (أصيب، إصابات، جرحى، مصابين...), not negated."""
-    return bool(c.affirmed("wound"))
+    """Someone was wounded (جرحى، جريح... ; أصيب، إصابات in a conflict), not negated."""
+    return bool(c.wounds)
 
 
 @labeling_function("casualty")
 def casualty_count(c: Cues) -> bool:
     """A number of dead or wounded: "مقتل 15"، "ثلاثة جنود قتلوا"، "ارتفعت الحصيلة إلى"."""
-    victims = c.affirmed("kill") + c.affirmed("wound")
-    return any(abs(n - v) <= 4 for v in victims for n in c.numbers)
+    return any(abs(n - v) <= 4 for v in c.kills + c.wounds for n in c.numbers)
 
 
 @labeling_function("casualty")
 def deadly_act(c: Cues) -> bool:
     """A deadly or bloody act (هجوم مميت، القصف الدامي) or a death toll."""
-    return c.has("deadly") and (c.has("attack_event") or c.has("attack_verb") or c.has("kill"))
+    return c.has("deadly") and bool(c.attack_nouns or c.attack_verbs or c.kills)
 
 
 @labeling_function("casualty")
@@ -239,13 +274,13 @@ def militants_eliminated_casualty(c: Cues) -> bool:
 @labeling_function("casualty", NEGATIVE, weight=5.0)
 def no_casualties(c: Cues) -> bool:
     """Only negated casualty words: "دون وقوع إصابات"، "لم ترد أنباء عن سقوط ضحايا"."""
-    return bool(c.negated) and not (c.affirmed("kill") or c.affirmed("wound"))
+    return bool(c.negated) and not (c.kills or c.wounds)
 
 
 @labeling_function("casualty", NEGATIVE, weight=5.0)
 def nonviolent_harm(c: Cues) -> bool:
     """Accidents, disasters, illness: deaths or injuries with no violence."""
-    return c.disaster and not (c.acts("attack_event") or c.has("clash") or c.has("gunfire"))
+    return c.disaster and not (c.attack_nouns or c.has("clash") or c.has("gunfire"))
 
 
 @labeling_function("casualty", NEGATIVE, weight=10.0)

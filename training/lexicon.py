@@ -24,7 +24,8 @@ _CONJ = ("", "و", "ف")
 _PREP = ("", "ب", "ل", "ك", "س")
 _ART = ("", "ال")
 PREFIXES = tuple(sorted({c + p + a for c in _CONJ for p in _PREP for a in _ART} | {c + "لل" for c in _CONJ}, key=len))
-SUFFIXES = ("", "ه", "ها", "هم", "هن", "هما", "كم", "نا", "ي", "ات", "ون", "ين", "ان", "ا")
+# No "ي": it would turn nisba adjectives into their nouns (هجومي "offensive" -> هجوم "attack").
+SUFFIXES = ("", "ه", "ها", "هم", "هن", "هما", "كم", "نا", "ات", "ون", "ين", "ان", "ا")
 _MIN_STEM = 2
 _TOKEN = re.compile(r"[^\W_]+")  # "#الهجوم_الكيمياوي" is two words
 
