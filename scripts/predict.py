@@ -32,11 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=None, help="sentences per batch (default: by device)")
     parser.add_argument("--int8", action="store_true", help="dynamic int8 quantization of linear layers (CPU)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run into the same output")
+    parser.add_argument("--chunk-size", type=int, default=4096, help="sentences read, predicted and written per step")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     if args.batch_size is not None and args.batch_size < 1:
         raise UserError("--batch-size must be >= 1")
+    if args.chunk_size < 1:
+        raise UserError("--chunk-size must be >= 1")
     from accelerate import PartialState
 
     from training.batch_predict import _check_paths, merge_shards, predict_file
@@ -48,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     device = str(state.device) if state.num_processes > 1 else args.device
     classifier = EventClassifier.from_pretrained(args.model, device=device, int8=args.int8)
     summary = predict_file(classifier, args.input, args.output, args.sentences, args.batch_size, args.resume,
-                           rank=state.process_index, world_size=state.num_processes)
+                           chunk_size=args.chunk_size, rank=state.process_index, world_size=state.num_processes)
     if state.num_processes > 1:
         state.wait_for_everyone()
         if state.is_main_process:

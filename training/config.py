@@ -123,6 +123,11 @@ def _coerce(value, annotation, where: str):
     target = {"int": int, "float": float, "str": str, "bool": bool}.get(annotation, annotation)
     if target is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if target is float and isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if target is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, target) or (target is int and isinstance(value, bool)):

@@ -55,9 +55,14 @@ class Cues:
         """Positions inside "وقف إطلاق النار", which names no attack."""
         return {c + k for c in self.at("ceasefire") for k in range(4)}
 
+    @cached_property
+    def threatened(self) -> set[int]:
+        """Positions right after a threat or vow ("هدد باستهداف", "توعد بشن هجوم"): no act."""
+        return {t + k for t in self.at("threat") for k in (1, 2, 3)}
+
     def acts(self, category: str) -> list[int]:
-        """Positions of attack cues that are not part of a ceasefire phrase."""
-        return [i for i in self.at(category) if i not in self.ceasefire]
+        """Positions of attack cues that are not part of a ceasefire phrase or a threat."""
+        return [i for i in self.at(category) if i not in self.ceasefire and i not in self.threatened]
 
     def affirmed(self, category: str) -> list[int]:
         """Positions of a category's cues that are not negated."""
@@ -87,7 +92,7 @@ class Cues:
 
     @cached_property
     def attack_verbs(self) -> list[int]:
-        return self._tiered(self.at("attack_verb"), self.at("attack_verb_weak"), self.weak_attack_ok)
+        return self._tiered(self.acts("attack_verb"), self.acts("attack_verb_weak"), self.weak_attack_ok)
 
     @cached_property
     def kills(self) -> list[int]:
@@ -104,7 +109,8 @@ class Cues:
 
     @cached_property
     def targeted(self) -> bool:
-        return self.weak_attack_ok and self.near("target_verb", "military_target", 6, 6)
+        return self.weak_attack_ok and any(-6 <= m - t <= 6 for t in self.acts("target_verb")
+                                           for m in self.at("military_target"))
 
     @cached_property
     def violent_act(self) -> bool:

@@ -1,0 +1,56 @@
+"""Shared fixtures: one offline chain (build dataset + train the tiny model) reused by many tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from training.gold import DEFAULT_NEWS_CORPUS
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+requires_corpus = pytest.mark.skipif(not DEFAULT_NEWS_CORPUS.is_file(),
+                                     reason=f"ANT corpus not found at {DEFAULT_NEWS_CORPUS}")
+
+
+def script_env() -> dict:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
+    env.pop("HF_TOKEN", None)
+    return env
+
+
+def run_script(name: str, *args: str, input: str | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run one of the five commands as a user would (a new Python process, offline)."""
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *map(str, args)], cwd=ROOT, env=script_env(),
+                          capture_output=True, text=True, input=input, timeout=timeout)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """A user error: non-zero exit, no traceback, one 'error:' line naming the problem."""
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text("utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory) -> dict[str, Path]:
+    """build_dataset on the seeds, then train the tiny model: the scripts, run for real."""
+    out = tmp_path_factory.mktemp("chain")
+    data, model = out / "data", out / "model"
+    built = run_script("build_dataset.py", "--input", SEEDS, "--output", data, "--gold", SEEDS / "gold.jsonl")
+    assert built.returncode == 0, built.stderr[-3000:]
+    trained = run_script("train.py", "--config", ROOT / "configs" / "tiny.yaml", "--data", data, "--output", model)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    return {"root": out, "data": data, "model": model}

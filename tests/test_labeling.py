@@ -1,0 +1,207 @@
+"""Labeling functions, the lexicon matcher, the label models, the report, and the rules' quality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import SEEDS, requires_corpus
+from training.gold import load_corpus_gold, load_gold
+from training.label_model import NaiveBayesEM, aggregate, majority_proba
+from training.labeling import ABSTAIN, LABELING_FUNCTIONS, LABELS, NEGATIVE, POSITIVE, LFApplier
+from training.lexicon import Lexicon, token_stems, tokenize
+from training.lf_report import build_report, lf_table, render_markdown
+from training.metrics import multilabel_scores
+
+APPLIER = LFApplier()
+DATA = Path(__file__).parent / "data"
+
+
+def labels_of(sentence: str) -> set[str]:
+    probs = aggregate(APPLIER.apply([sentence]), APPLIER.lfs)[0]
+    return {label for label, p in zip(LABELS, probs) if p >= 0.5}
+
+
+def fired(sentence: str) -> set[str]:
+    votes = APPLIER.apply([sentence])[0]
+    return {lf.name for lf, v in zip(APPLIER.lfs, votes) if v != ABSTAIN}
+
+
+# --- matcher --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("token,stem", [("وبالهجمات", "هجمات"), ("للقوات", "قوات"), ("قواتها", "قوات"),
+                                        ("فسيقتل", "يقتل"), ("والانسحاب", "انسحاب"), ("هجوما", "هجوم")])
+def test_clitics_are_stripped(token, stem):
+    assert stem in token_stems(token)
+
+
+def test_cues_never_match_inside_unrelated_words():
+    lexicon = Lexicon.from_mapping({"kill": ["مقتل"], "attack": ["هجوم"]})
+    assert lexicon.match(["مقتلع", "هجومي", "الهجوميه"]) == {}
+    assert lexicon.match(["ومقتل", "بالهجوم"]) == {"kill": [0], "attack": [1]}
+
+
+def test_phrases_match_consecutive_tokens_with_clitics():
+    lexicon = Lexicon.from_mapping({"car_bomb": ["سيارة مفخخة"]})
+    assert lexicon.match(tokenize("انفجار بالسياره المفخخه امس")) == {"car_bomb": [1]}
+    assert lexicon.match(tokenize("سياره حمراء مفخخه")) == {}
+
+
+def test_lexicon_entries_must_be_lists_of_strings():
+    with pytest.raises(ValueError, match="must be a list of strings"):
+        Lexicon.from_mapping({"bad": "هجوم"})
+
+
+def test_every_function_is_named_documented_and_votes_one_way():
+    names = [lf.name for lf in LABELING_FUNCTIONS]
+    assert len(names) == len(set(names)) >= 20
+    for lf in LABELING_FUNCTIONS:
+        assert lf.label in LABELS and lf.polarity in (POSITIVE, NEGATIVE) and lf.doc
+
+
+# --- behaviour per LABELS.md ---------------------------------------------------------------
+
+@pytest.mark.parametrize("sentence,expected", [
+    ("وقيل إن الهجوم أسفر عن مقتل 15 من متطرفي تنظيم الدولة الإسلامية", {"attack", "casualty"}),
+    ("وأضافت أنه لم ترد أي مؤشرات على سقوط ضحايا من المدنيين في الغارة", {"attack"}),
+    ("وقال المسؤول إن حالة الجرحى السبعة مستقرة", {"casualty"}),
+    ("وتطالب الفصائل العراقية المسلحة الموالية لإيران بانسحاب هذه القوات", {"withdrawal_talks"}),
+    ("ويوجد ما يقرب من 2500 جندي أمريكي في العراق ونحو 900 جندي في سوريا", set()),
+    ("وتعارض هذه الجماعات الموالية لإيران بعنف الدعم الأمريكي لإسرائيل", set()),
+    ("هجوم كاسح لفريق كرة القدم في المباراة وإصابة لاعب في الركبة", set()),
+])
+def test_worked_examples_of_the_guidelines(sentence, expected):
+    assert labels_of(sentence) == expected
+
+
+@pytest.mark.parametrize("sentence", [
+    "استهدف هجوم بطائرة مسيرة قاعدة عسكرية دون وقوع إصابات",
+    "سقطت قذائف على مواقع الجيش دون أن يصاب أحد",
+    "وقصفت الطائرات مواقع المسلحين وعدم تسجيل خسائر بشرية",
+])
+def test_negated_casualties_vote_against_casualty_not_against_attack(sentence):
+    assert labels_of(sentence) == {"attack"}
+    assert "no_casualties" in fired(sentence)
+
+
+@pytest.mark.parametrize("sentence,veto", [
+    ("تعرضت الشركة لهجوم إلكتروني عطل أنظمتها", "cyber_attack"),
+    ("شن النائب هجوما حادا على الحكومة في البرلمان وسط انتقادات", "rhetorical_attack"),
+    ("هدد المتحدث باستهداف القواعد الأمريكية إذا استمر التصعيد", "threat_without_act"),
+    ("أجرى الجيش مناورات بالذخيرة الحية وأطلق صواريخ في تجربة ناجحة", "exercise_or_test"),
+    ("أعلن الرئيس انسحاب بلاده من الاتفاق النووي", "other_withdrawal"),
+])
+def test_vetoes_win_over_single_cues(sentence, veto):
+    assert veto in fired(sentence)
+    assert labels_of(sentence) == set()
+
+
+def test_ambiguous_cues_need_a_conflict():
+    assert labels_of("خطف الفريق فوزا ثمينا في الوقت بدل الضائع") == set()
+    assert labels_of("خطف مسلحون ثلاثة جنود من نقطة تفتيش") == {"attack"}
+    assert labels_of("أصيب الرئيس السابق بكسر في الورك إثر سقوطه في منزله") == set()
+    assert labels_of("أصيب خمسة جنود في هجوم على قاعدة عسكرية") == {"attack", "casualty"}
+
+
+def test_number_words_support_casualty_counts():
+    assert "casualty_count" in fired("قتل ثلاثة مدنيين في قصف على البلدة")
+    assert "casualty_count" in fired("ارتفعت حصيلة القتلى إلى 40 بعد القصف")
+
+
+def test_withdrawal_needs_foreign_forces_not_local_groups():
+    assert labels_of("وتتطلع بغداد إلى انسحاب التحالف الدولي من العراق") == {"withdrawal_talks"}
+    assert labels_of("سيطرت القوات على المدينة بعد انسحاب مسلحي تنظيم داعش") == set()
+    assert labels_of("انسحب المرشح من السباق الانتخابي") == set()
+
+
+# --- label models ---------------------------------------------------------------------------
+
+def test_majority_vote_is_weighted_and_zero_without_votes():
+    votes = np.array([[1, -1, -1], [1, 1, 0], [-1, -1, -1], [1, -1, 0]])
+    weights = np.array([1.0, 1.0, 3.0])
+    assert majority_proba(votes, weights).tolist() == [1.0, 0.4, 0.0, 0.25]
+
+
+def test_naive_bayes_em_learns_which_functions_to_trust():
+    rng = np.random.default_rng(0)
+    y = rng.random(5000) < 0.3
+    # a precise function, a noisy one that fires on 30% of negatives, and a veto
+    good = np.where(y & (rng.random(5000) < 0.8), 1, -1)
+    noisy = np.where((y & (rng.random(5000) < 0.9)) | (~y & (rng.random(5000) < 0.3)), 1, -1)
+    veto = np.where(~y & (rng.random(5000) < 0.2), 0, -1)
+    votes = np.stack([good, noisy, veto], axis=1)
+    polarities = np.array([POSITIVE, POSITIVE, NEGATIVE])
+    init = majority_proba(votes, np.ones(3))
+    model = NaiveBayesEM(polarities).fit(votes, init)
+    proba = model.predict_proba(votes)
+    accuracy_em = ((proba >= 0.5) == y).mean()
+    accuracy_majority = ((init >= 0.5) == y).mean()
+    assert accuracy_em > accuracy_majority + 0.05
+    assert abs(model.class_prior - y.mean()) < 0.08
+    noisy_only = np.array([[-1, 1, -1]])
+    assert model.predict_proba(noisy_only)[0] < model.predict_proba(np.array([[1, 1, -1]]))[0]
+
+
+def test_unknown_label_model_is_an_error():
+    with pytest.raises(ValueError, match="unknown label model"):
+        aggregate(np.zeros((1, len(APPLIER.lfs)), dtype=np.int8), APPLIER.lfs, "snorkel")
+
+
+# --- report ---------------------------------------------------------------------------------
+
+def test_lf_table_counts_coverage_overlaps_conflicts_and_accuracy():
+    lfs = [lf for lf in LABELING_FUNCTIONS if lf.label == "attack"][:2]
+    lfs = [lfs[0], next(lf for lf in LABELING_FUNCTIONS if lf.label == "attack" and lf.polarity == NEGATIVE)]
+    votes = np.array([[1, -1], [1, 0], [-1, 0], [-1, -1]])
+    gold = np.array([[1, 0, 0], [0, 0, 0], [0, 0, 0], [1, 0, 0]])
+    rows = lf_table(votes, lfs, gold)
+    assert rows[0]["coverage"] == 0.5 and rows[0]["overlaps"] == 0.25 and rows[0]["conflicts"] == 0.25
+    assert (rows[0]["correct"], rows[0]["incorrect"]) == (1, 1)
+    assert (rows[1]["correct"], rows[1]["incorrect"], rows[1]["accuracy"]) == (2, 0, 1.0)
+
+
+def test_report_markdown_has_functions_labels_and_gold_sections():
+    rows = load_gold(SEEDS / "gold.jsonl")
+    votes = APPLIER.apply([r["text"] for r in rows])
+    gold = np.array([[label in r["labels"] for label in LABELS] for r in rows], dtype=int)
+    probs = {"majority": aggregate(votes, APPLIER.lfs)}
+    report = build_report(votes, APPLIER.lfs, probs, "majority", gold, "seeds/gold.jsonl")
+    md = render_markdown(report)
+    for heading in ("## Labeling functions", "## Labels", "## Against gold"):
+        assert heading in md
+    assert all(lf.name in md for lf in APPLIER.lfs)
+
+
+# --- quality: regression floors -------------------------------------------------------------
+
+def rules_macro_f1(rows: list[dict]) -> tuple[float, dict]:
+    votes = APPLIER.apply([r["text"] for r in rows])
+    pred = aggregate(votes, APPLIER.lfs) >= 0.5
+    gold = np.array([[label in r["labels"] for label in LABELS] for r in rows])
+    scores = multilabel_scores(gold, pred, list(LABELS))
+    return scores["macro_f1"], scores["per_label"]
+
+
+def test_rules_on_the_seed_gold_stay_above_floor():
+    macro, per_label = rules_macro_f1(load_gold(SEEDS / "gold.jsonl"))
+    assert macro >= 0.98, per_label  # measured 0.988; the issue's bar is 0.90
+
+
+@requires_corpus
+def test_rules_on_the_news_gold_stay_above_floor():
+    rows = load_corpus_gold(SEEDS / "gold_news.jsonl")
+    assert len(rows) == 208
+    macro, per_label = rules_macro_f1(rows)
+    assert macro >= 0.91, per_label  # measured 0.921; the issue's bar is 0.90
+
+
+@pytest.mark.parametrize("name", ["offtopic_sentences.txt", "offtopic_heldout.txt"])
+def test_rules_rarely_fire_on_sports_health_and_technology(name):
+    lines = [line.strip() for line in (DATA / name).read_text("utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert len(lines) >= 98
+    probs = aggregate(APPLIER.apply(lines), APPLIER.lfs)
+    fired_share = float((probs >= 0.5).any(axis=1).mean())
+    assert fired_share < 0.01, [line for line, p in zip(lines, probs) if (p >= 0.5).any()]
