@@ -112,11 +112,15 @@ def _write_outputs(tmp_text: Path, probs: np.ndarray, splits: dict[str, str], ou
 
 def _save_dataset(split_dir: Path, sizes: dict[str, int], out: Path) -> None:
     """Turn the per-split JSONL files into a saved DatasetDict (Arrow reads them natively)."""
-    from datasets import DatasetDict, load_dataset
+    from datasets import DatasetDict, Features, Sequence, Value, load_dataset
 
+    # Explicit types: a split whose sentences all have no label would otherwise get list<null>.
+    features = Features({"doc_id": Value("string"), "sent_id": Value("int64"), "text": Value("string"),
+                         "labels": Sequence(Value("string")), "targets": Sequence(Value("float32")),
+                         "label_vector": Sequence(Value("float32"))})
     order = [s for s in SPLITS if s in sizes]
     data_files = {s: str(split_dir / f"{s}.jsonl") for s in order}
-    DatasetDict(load_dataset("json", data_files=data_files)).save_to_disk(str(out))
+    DatasetDict(load_dataset("json", data_files=data_files, features=features)).save_to_disk(str(out))
 
 
 def _warn_missing_positives(hard: np.ndarray, doc_ids: list[str], splits: dict[str, str]) -> None:

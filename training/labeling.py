@@ -297,28 +297,40 @@ def sports_injury(c: Cues) -> bool:
 
 # --- withdrawal_talks -------------------------------------------------------------------------
 
-def _local_withdrawal(c: Cues, withdraw_at: int) -> bool:
-    """A local armed group is the subject ("الوحدات الكردية سحب") or the object ("انسحاب مسلحي")."""
-    return any(-2 <= withdraw_at - g <= 3 and g != withdraw_at for g in c.at("local_force"))
+def _local_subject(c: Cues, withdraw_at: int) -> bool:
+    """A local armed group right before the withdrawal word: "الوحدات الكردية سحب ..."."""
+    return any(0 < withdraw_at - g <= 3 for g in c.at("local_force"))
+
+
+def _local_object(c: Cues, withdraw_at: int, forces_at: int) -> bool:
+    """A local group between the withdrawal word and the forces: "انسحاب مسلحي ... القوات"."""
+    return any(withdraw_at < g < forces_at for g in c.at("local_force"))
 
 
 def _forces_are_local(c: Cues, forces_at: int) -> bool:
     return any(0 < g - forces_at <= 2 for g in c.at("local_force"))
 
 
+_POSSESSIVE_FORCES = ("قواتها", "قواته", "قواتهما", "قواتهم")
+
+
 @labeling_function("withdrawal_talks")
 def forces_withdrawal(c: Cues) -> bool:
     """Withdrawal of forces: "انسحاب القوات"، "خروج القوات"، "قوات التحالف ... في الانسحاب".
 
-    Departure words (خروج، رحيل) count only with the forces right after them.
+    Departure words (خروج، رحيل) count only with the forces right after them. "Its forces"
+    belong to the subject, so a local subject ("الوحدات الكردية سحب قواتها") is no foreign
+    withdrawal; a local group demanding a withdrawal ("الفصائل بانسحاب القوات") is.
     """
     for w, strong in [(w, True) for w in c.at("withdraw")] + [(w, False) for w in c.at("withdraw_weak")]:
-        if _local_withdrawal(c, w):
-            continue
         for f in c.at("forces"):
-            after = 0 < f - w <= 4
-            before = strong and 0 < w - f <= 8
-            if (after or before) and not _forces_are_local(c, f):
+            if _forces_are_local(c, f):
+                continue
+            if 0 < f - w <= 4 and not _local_object(c, w, f):
+                possessive = c.tokens[f].endswith(_POSSESSIVE_FORCES)
+                if not (possessive and _local_subject(c, w)):
+                    return True
+            if strong and 0 < w - f <= 8 and not _local_subject(c, w) and not _local_object(c, w, w + 3):
                 return True
     return False
 

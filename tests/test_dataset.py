@@ -1,0 +1,78 @@
+"""build_dataset: outputs, document-grouped splits, pre-split input, atomic replacement."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import SEEDS, assert_one_line_error, read_jsonl, run_script
+from training.config import load_config
+from training.corpus import InputError
+from training.dataset import assign_splits, build_dataset
+from training.labeling import LABELS
+
+
+def test_sentences_jsonl_rows(chain):
+    rows = read_jsonl(chain["data"] / "sentences.jsonl")
+    gold = read_jsonl(SEEDS / "sentences_gold.jsonl")
+    assert [(r["doc_id"], r["sent_id"], r["text"]) for r in rows] == [(g["doc_id"], g["sent_id"], g["text"]) for g in gold]
+    for row in rows:
+        assert set(row["probs"]) == set(LABELS)
+        assert row["labels"] == [label for label in LABELS if row["probs"][label] >= 0.5]
+
+
+def test_dataset_splits_never_share_a_document(chain):
+    from datasets import load_from_disk
+
+    data = load_from_disk(str(chain["data"] / "dataset"))
+    assert set(data) == {"train", "validation"}
+    docs = {split: set(ds["doc_id"]) for split, ds in data.items()}
+    assert docs["train"] and docs["validation"] and not docs["train"] & docs["validation"]
+    assert sum(len(ds) for ds in data.values()) == 79
+    row = data["train"][0]
+    assert len(row["targets"]) == len(row["label_vector"]) == len(LABELS)
+
+
+def test_report_and_resolved_config_are_written(chain):
+    report = json.loads((chain["data"] / "lf_report.json").read_text())
+    assert report["sentences"] == 79 and report["gold"]["models"]["majority"]["macro_f1"] >= 0.98
+    assert "## Splits (by document)" in (chain["data"] / "lf_report.md").read_text()
+    assert (chain["data"] / "build_config.yaml").is_file()
+
+
+def test_assign_splits_is_deterministic_and_fills_every_split():
+    docs = {f"d{i}": np.array([i % 2, (i + 1) % 3 == 0, 0], dtype=float) for i in range(20)}
+    first = assign_splits(docs, 0.2, 0.1, seed=7)
+    assert first == assign_splits(docs, 0.2, 0.1, seed=7)
+    counts = {s: sum(1 for v in first.values() if v == s) for s in ("train", "validation", "test")}
+    assert counts["validation"] >= 2 and counts["test"] >= 1 and counts["train"] >= 12
+
+
+def test_presplit_jsonl_is_labelled_as_it_is(tmp_path):
+    path = tmp_path / "s.jsonl"
+    sentences = ["قتل ثلاثة جنود في هجوم على قاعدة عسكرية. وأصيب آخرون.", "وتطالب الفصائل بانسحاب القوات الأمريكية",
+                 "ويوجد 2500 جندي أمريكي في العراق"]
+    path.write_text("\n".join(json.dumps({"id": f"d{i}", "text": s}, ensure_ascii=False) for i, s in enumerate(sentences)))
+    build_dataset(str(path), str(tmp_path / "out"), load_config(), presplit=True)
+    rows = read_jsonl(tmp_path / "out" / "sentences.jsonl")
+    assert [r["text"] for r in rows] == sentences
+    assert [r["labels"] for r in rows] == [["attack", "casualty"], ["withdrawal_talks"], []]
+
+
+def test_failed_build_leaves_an_existing_output_untouched(tmp_path, chain):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("old")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError):
+        build_dataset(str(tmp_path / "empty"), str(out), load_config())
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_bad_input_is_one_line_and_no_output(tmp_path):
+    result = run_script("build_dataset.py", "--input", tmp_path / "missing", "--output", tmp_path / "out")
+    assert_one_line_error(result, "missing", "no such file")
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,144 @@
+"""Training: the model-folder contract, determinism, thresholds, resume after Ctrl-C, and errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+from conftest import ROOT, assert_one_line_error, run_script, script_env
+from training.config import load_config
+from training.io_utils import UserError
+from training.labeling import LABELS
+from training.trainer import positive_weights, train, tune_thresholds
+
+TINY = ROOT / "configs" / "tiny.yaml"
+
+
+def test_model_folder_is_a_standard_transformers_folder(chain):
+    model = chain["model"]
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "training_config.yaml", "metrics.json", "README.md"):
+        assert (model / name).is_file(), name
+    config = json.loads((model / "config.json").read_text())
+    assert config["problem_type"] == "multi_label_classification"
+    assert config["id2label"] == {str(i): label for i, label in enumerate(LABELS)}
+    assert set(config["thresholds"]) == set(LABELS)
+    assert config["preprocessing"] == {"type": "arabert", "model_name": "bert-base-arabertv02"}
+    assert not list(model.glob("checkpoint-*")) and not (model.parent / "model.run").exists()
+
+
+def test_plain_pipeline_loads_the_model_folder(chain):
+    from transformers import pipeline
+
+    clf = pipeline("text-classification", model=str(chain["model"]), top_k=None)
+    out = clf(["قتل ثلاثة جنود في هجوم على قاعدة عسكرية"])[0]
+    assert {d["label"] for d in out} == set(LABELS)
+    assert all(0.0 <= d["score"] <= 1.0 for d in out)
+
+
+def test_metrics_hold_train_and_validation_figures_per_label(chain):
+    metrics = json.loads((chain["model"] / "metrics.json").read_text())
+    for split in ("train", "validation"):
+        assert set(metrics[split]["per_label"]) == set(LABELS)
+        assert 0.0 <= metrics[split]["macro_f1"] <= 1.0
+    assert metrics["global_step"] > 0 and set(metrics["thresholds"]) == set(LABELS)
+
+
+def test_same_seed_gives_the_same_weights(chain, tmp_path):
+    config = load_config(TINY, ["--training.max_steps=6", "--card.gold_file="])
+    train(config, chain["data"], tmp_path / "a")
+    train(config, chain["data"], tmp_path / "b")
+    a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_positive_weights_and_threshold_tuning():
+    vectors = np.array([[1, 0, 0], [0, 0, 0], [0, 1, 0], [0, 0, 0], [0, 0, 0]], dtype=float)
+    assert positive_weights(vectors, cap=3.0).tolist() == [3.0, 3.0, 1.0]
+    gold = np.array([[1, 0, 0], [1, 0, 0], [0, 0, 0], [0, 0, 0]])
+    scores = np.array([[0.3, 0.1, 0.1], [0.35, 0.2, 0.2], [0.1, 0.9, 0.1], [0.2, 0.1, 0.6]])
+    thresholds = tune_thresholds(gold, scores)
+    assert thresholds["attack"] in (0.25, 0.3) and thresholds["casualty"] == 0.5 and thresholds["withdrawal_talks"] == 0.5
+
+
+def test_ctrl_c_leaves_a_resumable_checkpoint_and_resume_finishes(chain, tmp_path):
+    out = tmp_path / "model"
+    run_dir = tmp_path / "model.run"
+    args = [sys.executable, str(ROOT / "scripts" / "train.py"), "--config", str(TINY), "--data", str(chain["data"]),
+            "--output", str(out), "--training.num_train_epochs=30", "--training.early_stopping_patience=0",
+            "--card.gold_file="]
+    proc = subprocess.Popen(args, cwd=ROOT, env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while not list(run_dir.glob("checkpoint-*")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, output[-2000:]
+    assert not out.exists(), "an interrupted run must not write the model folder"
+    steps = sorted(int(p.name.split("-")[1]) for p in run_dir.glob("checkpoint-*"))
+    assert steps and steps[-1] < 120  # 30 epochs x 4 steps: it stopped early
+    resumed = subprocess.run(args + ["--resume"], cwd=ROOT, env=script_env(), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["global_step"] == 120
+    assert not run_dir.exists()
+
+
+def test_data_errors_come_before_any_model_is_loaded(tmp_path, chain):
+    config = load_config(TINY)
+    with pytest.raises(UserError, match="not a built dataset"):
+        train(config, tmp_path, tmp_path / "m")
+    one_class = tmp_path / "one_class"
+    one_class.mkdir()
+    shutil.copy(chain["data"] / "sentences.jsonl", one_class)
+    from datasets import load_from_disk
+
+    data = load_from_disk(str(chain["data"] / "dataset"))
+    data.map(lambda r: {"label_vector": [0.0] * len(LABELS)}).save_to_disk(str(one_class / "dataset"))
+    with pytest.raises(UserError, match="one-class"):
+        train(config, one_class, tmp_path / "m")
+
+
+def test_unreachable_hub_fails_fast_with_one_line(tmp_path, chain, monkeypatch):
+    import huggingface_hub
+
+    def no_network(*args, **kwargs):
+        raise ConnectionError("Name or service not known")
+
+    monkeypatch.setattr(huggingface_hub, "model_info", no_network)  # the network boundary
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda *a, **k: None)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    start = time.time()
+    with pytest.raises(UserError, match="Hub is unreachable.*configs/tiny.yaml.*--model.name_or_path=LOCAL_DIR"):
+        train(load_config(ROOT / "configs" / "arabert.yaml"), chain["data"], tmp_path / "m")
+    assert time.time() - start < 20
+
+
+def test_unreachable_hub_from_the_command_line(tmp_path, chain):
+    result = run_script("train.py", "--config", ROOT / "configs" / "arabert.yaml", "--data", chain["data"],
+                        "--output", tmp_path / "m")  # HF_HUB_OFFLINE=1 in the test environment
+    assert_one_line_error(result, "unreachable", "configs/tiny.yaml")
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_local_folder_of_arabert_base_shape_trains(tmp_path, chain):
+    from training.local_bert import build_local_bert
+
+    local = build_local_bert(tmp_path / "arabert_shape", texts=[r for r in _seed_texts()], shape="arabert-base")
+    config = load_config(ROOT / "configs" / "arabert.yaml", [
+        f"--model.name_or_path={local}", "--training.max_steps=1", "--model.max_length=32",
+        "--training.per_device_train_batch_size=4", "--training.per_device_eval_batch_size=32", "--card.gold_file="])
+    result = train(config, chain["data"], tmp_path / "m")
+    saved = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert saved["hidden_size"] == 768 and saved["num_hidden_layers"] == 12 and result.metrics["global_step"] == 1
+
+
+def _seed_texts():
+    return [json.loads(line)["text"] for line in (ROOT / "seeds" / "sentences_gold.jsonl").read_text().splitlines()]
