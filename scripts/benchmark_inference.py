@@ -1,0 +1,135 @@
+#!/usr/bin/env python
+"""Benchmark batch inference at AraBERT base's shape (random weights, built locally) on real news.
+
+In one run, on the same sentences: transformers pipeline(batch_size=1), pipeline(batch_size=32),
+EventClassifier fp32 and int8. Prints sentences/s and achieved GFLOP/s (useful FLOPs of the
+unpadded tokens) against this machine's measured fp32 matrix-multiply peak, then the share of
+sentences whose labels agree between fp32 and int8 on a trained model (the tiny model trained on
+the seeds, or --agreement-model).
+Example: python scripts/benchmark_inference.py --sentences 512
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from training.gold import DEFAULT_NEWS_CORPUS  # noqa: E402
+from training.io_utils import run_cli  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 10) -> float:
+    """Best observed fp32 GEMM throughput of this machine (torch, all threads)."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.matmul(a, b)
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.matmul(a, b)
+        best = max(best, 2 * size ** 3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def bert_flops(lengths: list[int], hidden: int, layers: int, intermediate: int) -> float:
+    """Forward FLOPs of the encoder for sentences of these token lengths (no padding)."""
+    per_token = 2 * layers * (4 * hidden * hidden + 2 * hidden * intermediate)
+    attention = sum(2 * layers * 2 * n * n * hidden for n in lengths)
+    return per_token * sum(lengths) + attention
+
+
+def classification_folder(tmp: Path, sentences: list[str]) -> Path:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from training.local_bert import build_local_bert
+    from training.modeling import ID2LABEL, LABEL2ID
+
+    base = build_local_bert(tmp / "base", sentences, "arabert-base")
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=3, id2label=ID2LABEL, label2id=LABEL2ID,
+                                                               problem_type="multi_label_classification")
+    out = tmp / "classifier"
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(base).save_pretrained(out)
+    return out
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def trained_tiny_model(tmp: Path) -> Path:
+    """Build the dataset from the seeds and train the tiny model, as the demo does."""
+    data, model = tmp / "data", tmp / "tiny"
+    for args in (["build_dataset.py", "--input", str(ROOT / "seeds"), "--output", str(data)],
+                 ["train.py", "--config", str(ROOT / "configs" / "tiny.yaml"), "--data", str(data), "--output", str(model)]):
+        subprocess.run([sys.executable, str(ROOT / "scripts" / args[0]), *args[1:]], check=True, capture_output=True)
+    return model
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sentences", type=int, default=512, help="news sentences to classify")
+    parser.add_argument("--batch1-sentences", type=int, default=64, help="sentences for the slow batch_size=1 run")
+    parser.add_argument("--corpus", default=str(DEFAULT_NEWS_CORPUS), help="sentences come from here (else the seeds)")
+    parser.add_argument("--agreement-model", default=None, help="trained model folder for the int8 agreement check")
+    args = parser.parse_args(argv)
+    from itertools import islice
+
+    import numpy as np
+    import torch
+    from transformers import pipeline
+
+    from training.corpus import iter_sentences
+    from training.inference import EventClassifier
+
+    source = args.corpus if Path(args.corpus).is_file() else str(ROOT / "seeds")
+    pool = [s.text for s in islice(iter_sentences(source), 50000)]
+    rng = np.random.default_rng(0)
+    sentences = [pool[i] for i in rng.permutation(len(pool))[: args.sentences]]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {len(sentences)} sentences from {source}")
+    peak = matmul_peak_gflops()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = classification_folder(Path(tmp), pool[:5000])
+        ours = EventClassifier.from_pretrained(str(folder), device="cpu")
+        ours8 = EventClassifier.from_pretrained(str(folder), device="cpu", int8=True)
+        lengths = [len(ids) for ids in ours.tokenizer(sentences, truncation=True, max_length=128)["input_ids"]]
+        flops = bert_flops(lengths, 768, 12, 3072)
+        clf = pipeline("text-classification", model=str(folder), top_k=None, device="cpu")
+        tok = {"truncation": True, "max_length": 128}
+        few = sentences[: args.batch1_sentences]
+        ours.predict_scores(sentences[:32])  # warm-up
+        results = {
+            "pipeline(batch_size=1)": timed(lambda: clf(few, batch_size=1, **tok)) * len(sentences) / len(few),
+            "pipeline(batch_size=32)": timed(lambda: clf(sentences, batch_size=32, **tok)),
+            "ours fp32": timed(lambda: ours.predict_scores(sentences)),
+            "ours int8": timed(lambda: ours8.predict_scores(sentences)),
+        }
+        agreement_model = Path(args.agreement_model) if args.agreement_model else trained_tiny_model(Path(tmp))
+        fp32 = EventClassifier.from_pretrained(str(agreement_model), device="cpu")
+        int8 = EventClassifier.from_pretrained(str(agreement_model), device="cpu", int8=True)
+        same = [a.labels == b.labels for a, b in zip(fp32.predict(pool[:2000]), int8.predict(pool[:2000]))]
+    base = results["pipeline(batch_size=32)"]
+    print(f"fp32 matmul peak (2048x2048 GEMM): {peak:.1f} GFLOP/s")
+    print(f"{'system':<26}{'sentences/s':>12}{'GFLOP/s':>10}{'% of peak':>11}{'vs pipeline(32)':>17}")
+    for name, seconds in results.items():
+        gflops = flops / seconds / 1e9
+        print(f"{name:<26}{len(sentences) / seconds:>12.1f}{gflops:>10.1f}{100 * gflops / peak:>10.0f}%{base / seconds:>16.2f}x")
+    print(f"int8 vs fp32: {results['ours fp32'] / results['ours int8']:.2f}x faster; "
+          f"same labels on {100 * np.mean(same):.1f}% of {len(same)} sentences ({agreement_model.name} model)")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,85 @@
+"""The local evaluate metric, evaluate.py's report, and bad gold files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import SEEDS, assert_one_line_error, read_jsonl, requires_corpus, run_script
+from training.evaluation import precision_recall_curve
+from training.metrics import multilabel_scores
+
+
+def test_metric_module_figures_by_hand():
+    gold = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 0]])
+    pred = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 1]])
+    scores = np.array([[0.9, 0.1, 0.4], [0.2, 0.8, 0.1], [0.7, 0.3, 0.2], [0.1, 0.2, 0.6]])
+    m = multilabel_scores(gold, pred, ["a", "b", "c"], scores)
+    assert m["per_label"]["a"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 2, "roc_auc": 1.0}
+    assert m["per_label"]["b"]["recall"] == 0.5 and m["per_label"]["b"]["f1"] == pytest.approx(2 / 3)
+    assert m["per_label"]["c"]["f1"] == 0.0 and m["per_label"]["c"]["roc_auc"] == pytest.approx(2 / 3)
+    assert m["macro_f1"] == pytest.approx((1 + 2 / 3 + 0) / 3)
+    assert m["micro_f1"] == pytest.approx(2 * 3 / (2 * 3 + 1 + 2))
+    assert m["subset_accuracy"] == 0.25 and m["hamming_loss"] == pytest.approx(3 / 12)
+
+
+def test_roc_auc_is_none_when_one_class_is_missing():
+    m = multilabel_scores(np.array([[1], [1]]), np.array([[1], [0]]), ["a"], np.array([[0.9], [0.2]]))
+    assert m["per_label"]["a"]["roc_auc"] is None
+
+
+def test_precision_recall_curve():
+    precision, recall, thresholds = precision_recall_curve(np.array([1, 0, 1, 0]), np.array([0.9, 0.8, 0.7, 0.1]))
+    assert thresholds.tolist() == [0.9, 0.8, 0.7, 0.1]
+    assert precision.tolist() == [1.0, 0.5, 2 / 3, 0.5] and recall.tolist() == [0.5, 0.5, 1.0, 1.0]
+
+
+def test_evaluate_writes_model_rules_and_baseline_side_by_side(chain, tmp_path):
+    out = tmp_path / "eval"
+    result = run_script("evaluate.py", "--model", chain["model"], "--data", SEEDS / "gold.jsonl", "--output", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    for system in ("model", "rules", "baseline"):
+        assert set(metrics[system]["per_label"]) == {"attack", "casualty", "withdrawal_talks"}
+        assert "macro_f1" in metrics[system] and "micro_f1" in metrics[system]
+    assert metrics["rules"]["macro_f1"] >= 0.98 and "macro_f1" in metrics
+    report = (out / "report.md").read_text()
+    assert "## model" in report and "## rules" in report and "thresholds:" in report and str(chain["model"]) in report
+    assert (out / "f1.png").read_bytes()[:4] == b"\x89PNG" and (out / "pr_curves.png").stat().st_size > 1000
+    errors = read_jsonl(out / "errors.jsonl")
+    assert errors and all(set(e["gold"]) != set(e["model"]) or set(e["gold"]) != set(e["rules"]) for e in errors)
+
+
+def test_threshold_override(chain, tmp_path):
+    result = run_script("evaluate.py", "--model", chain["model"], "--data", SEEDS / "gold.jsonl",
+                        "--output", tmp_path / "e", "--threshold", "0.99")
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert set(metrics["thresholds"].values()) == {0.99}
+
+
+@pytest.mark.parametrize("content,message", [
+    ('{"text": "جملة"}\n', "missing 'labels'"),
+    ('{"text": "جملة", "labels": ["bombing"]}\n', "unknown label"),
+    ("", "empty"),
+])
+def test_bad_gold_files_are_one_clear_error(chain, tmp_path, content, message):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(content, encoding="utf-8")
+    result = run_script("evaluate.py", "--model", chain["model"], "--data", gold, "--output", tmp_path / "e")
+    assert_one_line_error(result, "gold.jsonl", message)
+    assert not (tmp_path / "e").exists()
+
+
+@requires_corpus
+def test_news_gold_is_rebuilt_from_the_corpus_by_hash():
+    from training.gold import load_corpus_gold, text_hash
+
+    refs = read_jsonl(SEEDS / "gold_news.jsonl")
+    rows = load_corpus_gold(SEEDS / "gold_news.jsonl")
+    assert len(rows) == len(refs) >= 150
+    assert all(text_hash(r["text"]) == ref["sha1"] for r, ref in zip(rows, refs))
+    assert sum(ref["sample"] == "random" for ref in refs) >= len(refs) // 2
+    assert all("text" not in ref for ref in refs)  # the corpus text is never committed

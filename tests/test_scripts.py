@@ -1,0 +1,36 @@
+"""The five commands (and the helpers) as a user meets them: --help, and the demo's chain."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT, read_jsonl, run_script
+
+SCRIPTS = ["build_dataset.py", "train.py", "evaluate.py", "predict.py", "publish.py", "make_local_bert.py",
+           "benchmark_text.py", "benchmark_training.py", "benchmark_inference.py"]
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_every_script_has_help(name):
+    result = run_script(name, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout and len(result.stdout.splitlines()) > 3
+
+
+def test_unknown_config_key_is_one_line(chain, tmp_path):
+    result = run_script("train.py", "--config", ROOT / "configs" / "tiny.yaml", "--data", chain["data"],
+                        "--output", tmp_path / "m", "--training.learning_rat=0.1")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "unknown key(s) training.learning_rat" in result.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_whole_chain_rows_match(chain, tmp_path):
+    """build -> train -> evaluate -> predict -> publish (dry run) on the seeds with the tiny config."""
+    assert run_script("evaluate.py", "--model", chain["model"], "--data", ROOT / "seeds" / "gold.jsonl",
+                      "--output", tmp_path / "eval").returncode == 0
+    assert run_script("predict.py", "--model", chain["model"], "--input", ROOT / "seeds",
+                      "--output", tmp_path / "p.jsonl").returncode == 0
+    assert run_script("publish.py", "--model", chain["model"], "--repo-id", "me/m", "--dry-run",
+                      tmp_path / "up").returncode == 0
+    assert len(read_jsonl(tmp_path / "p.jsonl")) == len(read_jsonl(chain["data"] / "sentences.jsonl"))
