@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from training.gold import DEFAULT_NEWS_CORPUS  # noqa: E402
-from training.io_utils import run_cli  # noqa: E402
+from training.io_utils import run_cli, setup_logging  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", default=str(DEFAULT_NEWS_CORPUS), help="sentences come from here (else the seeds)")
     parser.add_argument("--agreement-model", default=None, help="trained model folder for the int8 agreement check")
     args = parser.parse_args(argv)
+    setup_logging()
     from itertools import islice
 
     import numpy as np

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from training.gold import DEFAULT_NEWS_CORPUS  # noqa: E402
-from training.io_utils import UserError, run_cli  # noqa: E402
+from training.io_utils import UserError, run_cli, setup_logging  # noqa: E402
 
 
 def timed(fn):
@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", default=str(DEFAULT_NEWS_CORPUS), help="JSONL(.gz) with a 'text' column")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N articles (0 = all)")
     args = parser.parse_args(argv)
+    setup_logging()
     if not Path(args.corpus).is_file():
         raise UserError(f"{args.corpus}: corpus not found")
     from itertools import islice

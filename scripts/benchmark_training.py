@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from training.gold import DEFAULT_NEWS_CORPUS  # noqa: E402
-from training.io_utils import run_cli  # noqa: E402
+from training.io_utils import run_cli, setup_logging  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", default=str(DEFAULT_NEWS_CORPUS), help="sentences come from here (else the seeds)")
     parser.add_argument("--worker", nargs=3, metavar=("MODEL", "SENTENCES", "GROUP"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    setup_logging()
     if args.worker:
         sentences = json.loads(Path(args.worker[1]).read_text("utf-8"))
         print(json.dumps(one_run(args.worker[0], sentences, args.steps, args.batch_size, args.worker[2] == "1")))
