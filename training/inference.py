@@ -20,7 +20,27 @@ from training.modeling import Preprocessor, thresholds_of
 from training.text import split_article
 
 logger = logging.getLogger(__name__)
-DEFAULT_BATCH = {"cuda": 128, "mps": 64, "cpu": 12}  # sentences per batch; on CPU small batches keep activations in cache
+DEFAULT_BATCH = {"cuda": 512, "mps": 64, "cpu": 12}  # sentences per batch; on CPU small batches keep activations in cache
+
+
+def _prefetch(iterator, depth: int = 2):
+    """Run `iterator` in a background thread, `depth` items ahead (overlaps CPU prep with GPU work)."""
+    import queue
+    import threading
+
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def fill():
+        try:
+            for item in iterator:
+                items.put(item)
+        finally:
+            items.put(done)
+
+    threading.Thread(target=fill, daemon=True).start()
+    while (item := items.get()) is not done:
+        yield item
 
 
 @dataclass
@@ -98,6 +118,8 @@ class EventClassifier:
         if int8:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         model.to(device)
+        logger.info("model %s on %s (%s%s)", path_or_hub_id, device, str(torch_dtype).replace("torch.", ""),
+                    ", int8 linear layers" if int8 else "")
         limit = max_length or min(getattr(tokenizer, "model_max_length", 512) or 512, 512)
         return cls(model, tokenizer, Preprocessor.from_model_config(model.config), thresholds_of(model.config),
                    device, limit)
@@ -105,8 +127,30 @@ class EventClassifier:
     def default_batch_size(self) -> int:
         return DEFAULT_BATCH.get(self.device.split(":")[0], 32)
 
+    def _padded_batches(self, encoded: list[list[int]], order: np.ndarray, batch_size: int):
+        """Yield (indices, input_ids, attention_mask) of length-sorted, dynamically padded batches."""
+        import torch
+
+        pad_id = self.tokenizer.pad_token_id or 0
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            width = max(len(encoded[i]) for i in idx)
+            ids = np.full((len(idx), width), pad_id, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                ids[row, : len(encoded[i])] = encoded[i]
+                mask[row, : len(encoded[i])] = 1
+            ids_t, mask_t = torch.from_numpy(ids), torch.from_numpy(mask)
+            if self.device.startswith("cuda"):
+                ids_t, mask_t = ids_t.pin_memory(), mask_t.pin_memory()
+            yield idx, ids_t, mask_t
+
     def predict_scores(self, texts: Sequence[str], batch_size: int | None = None) -> tuple[np.ndarray, list[str]]:
-        """Sigmoid probabilities [n, labels] and the preprocessed model inputs, in input order."""
+        """Sigmoid probabilities [n, labels] and the preprocessed model inputs, in input order.
+
+        On a GPU, batches are padded by a background thread while the previous one runs, and
+        logits stay on the device until the end (one copy back, no sync per batch).
+        """
         import torch
 
         inputs = self.preprocessor(texts)
@@ -115,19 +159,19 @@ class EventClassifier:
         batch_size = batch_size or self.default_batch_size()
         encoded = self.tokenizer(inputs, truncation=True, max_length=self.max_length)["input_ids"]
         order = np.argsort([len(ids) for ids in encoded], kind="stable")
-        scores = np.zeros((len(inputs), len(self.labels)), dtype=np.float32)
-        pad_id = self.tokenizer.pad_token_id or 0
+        batches = self._padded_batches(encoded, order, batch_size)
+        if self.device.startswith("cuda"):
+            batches = _prefetch(batches)
+        outputs, positions = [], []
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start:start + batch_size]
-                width = max(len(encoded[i]) for i in idx)
-                ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-                mask = torch.zeros((len(idx), width), dtype=torch.long)
-                for row, i in enumerate(idx):
-                    ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
-                    mask[row, : len(encoded[i])] = 1
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
-                scores[idx] = torch.sigmoid(logits.float()).cpu().numpy()
+            for idx, ids, mask in batches:
+                ids = ids.to(self.device, non_blocking=True)
+                mask = mask.to(self.device, non_blocking=True)
+                outputs.append(self.model(input_ids=ids, attention_mask=mask).logits.float())
+                positions.append(idx)
+            probs = torch.sigmoid(torch.cat(outputs)).cpu().numpy()
+        scores = np.zeros((len(inputs), len(self.labels)), dtype=np.float32)
+        scores[np.concatenate(positions)] = probs
         return scores, inputs
 
     def predict(self, texts: Sequence[str], batch_size: int | None = None) -> list[SentencePrediction]:

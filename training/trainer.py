@@ -115,6 +115,8 @@ def _training_arguments(config: Config, run_dir: Path):
     from transformers import TrainingArguments
 
     t = config.training
+    precision = _mixed_precision(t.mixed_precision)
+    logger.info("mixed precision: %s", next(iter(precision), "fp32"))
     return TrainingArguments(
         output_dir=str(run_dir), seed=t.seed, data_seed=t.seed, learning_rate=t.learning_rate,
         num_train_epochs=t.num_train_epochs, max_steps=t.max_steps,
@@ -126,7 +128,7 @@ def _training_arguments(config: Config, run_dir: Path):
         save_total_limit=max(t.save_total_limit, 1), logging_steps=t.logging_steps, report_to="none",
         train_sampling_strategy="group_by_length" if t.group_by_length else "random",
         dataloader_num_workers=t.dataloader_num_workers, disable_tqdm=False,
-        **_mixed_precision(t.mixed_precision),
+        **precision,
     )
 
 
