@@ -42,12 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError("--chunk-size must be >= 1")
     from accelerate import PartialState
 
-    from training.batch_predict import _check_paths, merge_shards, predict_file
+    from training.batch_predict import check_output_paths, merge_shards, predict_file
     from training.inference import EventClassifier
 
     state = PartialState()
     if state.num_processes > 1 and state.is_main_process:
-        _check_paths(Path(args.output), resume=False)  # fail before any process loads the model
+        check_output_paths(Path(args.output), resume=False)  # fail before any process loads the model
     device = str(state.device) if state.num_processes > 1 else args.device
     classifier = EventClassifier.from_pretrained(args.model, device=device, int8=args.int8)
     summary = predict_file(classifier, args.input, args.output, args.sentences, args.batch_size, args.resume,

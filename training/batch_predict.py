@@ -91,7 +91,7 @@ def _chunks(items: Iterator, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _check_paths(output: Path, resume: bool) -> Path:
+def check_output_paths(output: Path, resume: bool) -> Path:
     if not output.parent.is_dir():
         raise UserError(f"{output}: the folder {output.parent} does not exist")
     partial = output.with_name(output.name + ".partial")
@@ -108,7 +108,7 @@ def predict_file(classifier: EventClassifier, input_path: str, output: str | Pat
     """Predict every sentence of `input_path` into `output` (see module docstring)."""
     output = Path(output)
     csv_format = output.suffix.lower() == ".csv"
-    partial = _check_paths(output, resume) if rank == 0 else output.with_name(output.name + ".partial")
+    partial = check_output_paths(output, resume) if rank == 0 else output.with_name(output.name + ".partial")
     target = partial if world_size == 1 else output.with_name(f"{output.name}.shard{rank}")
     done = count_complete_rows(target, csv_format) if resume else 0
     if world_size > 1 and resume:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from training.io_utils import atomic_write_text
 from training.label_model import LABEL_MODELS
 
 
@@ -190,8 +191,6 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 
 def save_config(config: Config, path: str | Path) -> None:
     """Write the resolved config as YAML (atomically)."""
-    from training.io_utils import atomic_write_text
-
     atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True))
 
 

@@ -13,13 +13,16 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from training.corpus import InputError
 from training.labeling import LABELS
 from training.text import split_article
 
-DEFAULT_NEWS_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ant_news_politics.jsonl.gz"
+# The ANT news corpus beside the checkout (../shared/data), or wherever EVENTS_NEWS_CORPUS points.
+DEFAULT_NEWS_CORPUS = Path(os.environ.get(
+    "EVENTS_NEWS_CORPUS", Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ant_news_politics.jsonl.gz"))
 
 
 def text_hash(text: str) -> str:

@@ -36,25 +36,6 @@ def lf_table(votes: np.ndarray, lfs: list[LabelingFunction], gold: np.ndarray | 
     return rows
 
 
-def prf(gold: np.ndarray, pred: np.ndarray) -> dict:
-    """Per-label precision, recall, F1 and support, plus macro and micro F1."""
-    per_label = {}
-    for k, label in enumerate(LABELS):
-        tp = int((gold[:, k] & pred[:, k]).sum())
-        fp = int((~gold[:, k] & pred[:, k]).sum())
-        fn = int((gold[:, k] & ~pred[:, k]).sum())
-        p = tp / (tp + fp) if tp + fp else 0.0
-        r = tp / (tp + fn) if tp + fn else 0.0
-        per_label[label] = {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
-                            "support": int(gold[:, k].sum())}
-    tp = int((gold & pred).sum())
-    fp = int((~gold & pred).sum())
-    fn = int((gold & ~pred).sum())
-    micro = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    return {"per_label": per_label, "macro_f1": float(np.mean([v["f1"] for v in per_label.values()])),
-            "micro_f1": micro}
-
-
 def build_report(votes: np.ndarray, lfs: list[LabelingFunction], probs_by_model: dict[str, np.ndarray],
                  chosen: str, gold: np.ndarray | None = None, gold_name: str = "") -> dict:
     """Everything the report shows, as plain data (written as lf_report.json)."""
@@ -71,8 +52,10 @@ def build_report(votes: np.ndarray, lfs: list[LabelingFunction], probs_by_model:
                          **{label: int(labels_chosen[:, k].sum()) for k, label in enumerate(LABELS)}},
     }
     if gold is not None:
+        from training.metrics import multilabel_scores
+
         report["gold"] = {"file": gold_name, "sentences": int(gold.shape[0]),
-                          "models": {m: prf(gold.astype(bool), p >= 0.5) for m, p in probs_by_model.items()}}
+                          "models": {m: multilabel_scores(gold, p >= 0.5, list(LABELS)) for m, p in probs_by_model.items()}}
     return report
 
 
