@@ -5,14 +5,15 @@ Outputs (all in one folder, which appears only when everything succeeded):
 - `dataset/`: a `datasets.DatasetDict` (train / validation [/ test]), split by document.
 - `lf_report.md` and `lf_report.json`: the labeling report; `build_config.yaml`.
 
-Sentences stream to a temp file while only the small int8 vote matrix stays in memory, so
-memory grows by ~30 bytes per sentence, not by the text.
+Sentences stream to a temp file while only document codes and the int8 vote matrix stay in
+memory: ~32 bytes per sentence, not the text.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from array import array
 import random
 import shutil
 from dataclasses import dataclass
@@ -77,11 +78,11 @@ def assign_splits(doc_labels: dict[str, np.ndarray], validation: float, test: fl
     return assigned
 
 
-def _doc_label_counts(doc_ids: list[str], hard: np.ndarray) -> dict[str, np.ndarray]:
-    counts: dict[str, np.ndarray] = {}
-    for doc_id, row in zip(doc_ids, hard):
-        counts[doc_id] = counts.get(doc_id, 0) + row.astype(float)
-    return counts
+def _doc_label_counts(doc_codes: np.ndarray, doc_names: list[str], hard: np.ndarray) -> dict[str, np.ndarray]:
+    """Positives per label in each document."""
+    counts = np.zeros((len(doc_names), hard.shape[1]))
+    np.add.at(counts, doc_codes, hard.astype(float))
+    return dict(zip(doc_names, counts))
 
 
 def _write_outputs(tmp_text: Path, probs: np.ndarray, splits: dict[str, str], out: Path) -> dict[str, int]:
@@ -120,11 +121,12 @@ def _save_dataset(split_dir: Path, sizes: dict[str, int], out: Path) -> None:
                          "label_vector": Sequence(Value("float32"))})
     order = [s for s in SPLITS if s in sizes]
     data_files = {s: str(split_dir / f"{s}.jsonl") for s in order}
-    DatasetDict(load_dataset("json", data_files=data_files, features=features)).save_to_disk(str(out))
+    loaded = load_dataset("json", data_files=data_files, features=features, cache_dir=str(split_dir / ".cache"))
+    DatasetDict(loaded).save_to_disk(str(out))
 
 
-def _warn_missing_positives(hard: np.ndarray, doc_ids: list[str], splits: dict[str, str]) -> None:
-    split_of = np.array([splits[d] for d in doc_ids])
+def _warn_missing_positives(hard: np.ndarray, doc_codes: np.ndarray, doc_names: list[str], splits: dict[str, str]) -> None:
+    split_of = np.array([splits[d] for d in doc_names])[doc_codes]
     for split in sorted(set(splits.values())):
         positives = hard[split_of == split].sum(axis=0)
         for label, count in zip(LABELS, positives):
@@ -140,13 +142,13 @@ def build_dataset(input_path: str, output_dir: str, config: Config, presplit: bo
     stats = CleaningStats()
     with atomic_dir(output_dir) as tmp:
         tmp_text = tmp / ".sentences.tmp.jsonl"
-        doc_ids, votes = _stream_and_vote(input_path, presplit, config, applier, stats, tmp_text)
+        doc_codes, doc_names, votes = _stream_and_vote(input_path, presplit, config, applier, stats, tmp_text)
         probs_by_model = {m: aggregate(votes, applier.lfs, m) for m in LABEL_MODELS}
         probs = probs_by_model[config.data.label_model]
         hard = probs >= 0.5
-        splits = assign_splits(_doc_label_counts(doc_ids, hard), config.data.validation_fraction,
+        splits = assign_splits(_doc_label_counts(doc_codes, doc_names, hard), config.data.validation_fraction,
                                config.data.test_fraction, config.training.seed)
-        _warn_missing_positives(hard, doc_ids, splits)
+        _warn_missing_positives(hard, doc_codes, doc_names, splits)
         sizes = _write_outputs(tmp_text, probs, splits, tmp)
         tmp_text.unlink()
         _save_dataset(tmp / ".splits", sizes, tmp / "dataset")
@@ -158,27 +160,32 @@ def build_dataset(input_path: str, output_dir: str, config: Config, presplit: bo
         atomic_write_json(tmp / "lf_report.json", report)
         atomic_write_text(tmp / "lf_report.md", render_markdown(report) + _splits_markdown(report))
         save_config(config, tmp / "build_config.yaml")
-        n, n_docs = len(doc_ids), len(set(doc_ids))
+        n, n_docs = len(doc_codes), len(doc_names)
     logger.info("wrote %d sentences from %d documents to %s", n, n_docs, output_dir)
     return BuildResult(n, n_docs, report["splits"]["documents"], report)
 
 
 def _stream_and_vote(input_path, presplit, config, applier, stats, tmp_text: Path, chunk_size: int = 10_000):
-    """Stream sentences to `tmp_text` and vote on them in chunks; keep only ids and votes."""
-    doc_ids: list[str] = []
+    """Stream sentences to `tmp_text` and vote on them in chunks.
+
+    Only ~32 bytes per sentence stay in memory (an int32 document code and the int8 votes);
+    the text goes to disk.
+    """
+    codes: dict[str, int] = {}
+    doc_codes = array("i")
     votes_chunks, chunk = [], []
     with tmp_text.open("w", encoding="utf-8") as fh:
         for s in iter_sentences(input_path, presplit, config.data.min_words, stats):
             fh.write(json.dumps({"doc_id": s.doc_id, "sent_id": s.sent_id, "text": s.text}, ensure_ascii=False) + "\n")
-            doc_ids.append(s.doc_id)
+            doc_codes.append(codes.setdefault(s.doc_id, len(codes)))
             chunk.append(s.text)
             if len(chunk) == chunk_size:
                 votes_chunks.append(applier.apply(chunk))
                 chunk = []
-                logger.info("read and labelled %d sentences", len(doc_ids))
+                logger.info("read and labelled %d sentences", len(doc_codes))
     if chunk:
         votes_chunks.append(applier.apply(chunk))
-    return doc_ids, np.concatenate(votes_chunks)
+    return np.frombuffer(doc_codes, dtype=np.int32), list(codes), np.concatenate(votes_chunks)
 
 
 def _labeling_report(votes, applier, probs_by_model, config, gold_file, lexicon) -> dict:
