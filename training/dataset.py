@@ -111,18 +111,24 @@ def _write_outputs(tmp_text: Path, probs: np.ndarray, splits: dict[str, str], ou
     return sizes
 
 
+def _split_rows(path: str):
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            yield json.loads(line)
+
+
 def _save_dataset(split_dir: Path, sizes: dict[str, int], out: Path) -> None:
-    """Turn the per-split JSONL files into a saved DatasetDict (Arrow reads them natively)."""
-    from datasets import DatasetDict, Features, Sequence, Value, load_dataset
+    """Turn the per-split JSONL files into a saved DatasetDict, in bounded batches of rows."""
+    from datasets import Dataset, DatasetDict, Features, Sequence, Value
 
     # Explicit types: a split whose sentences all have no label would otherwise get list<null>.
     features = Features({"doc_id": Value("string"), "sent_id": Value("int64"), "text": Value("string"),
                          "labels": Sequence(Value("string")), "targets": Sequence(Value("float32")),
                          "label_vector": Sequence(Value("float32"))})
-    order = [s for s in SPLITS if s in sizes]
-    data_files = {s: str(split_dir / f"{s}.jsonl") for s in order}
-    loaded = load_dataset("json", data_files=data_files, features=features, cache_dir=str(split_dir / ".cache"))
-    DatasetDict(loaded).save_to_disk(str(out))
+    splits = {s: Dataset.from_generator(_split_rows, gen_kwargs={"path": str(split_dir / f"{s}.jsonl")},
+                                        features=features, cache_dir=str(split_dir / ".cache"))
+              for s in SPLITS if s in sizes}
+    DatasetDict(splits).save_to_disk(str(out))
 
 
 def _warn_missing_positives(hard: np.ndarray, doc_codes: np.ndarray, doc_names: list[str], splits: dict[str, str]) -> None:
