@@ -66,7 +66,7 @@ def _pct(x: float | None) -> str:
 def render_markdown(report: dict) -> str:
     """The human-readable lf_report.md."""
     has_gold = "gold" in report
-    lines = [f"# Labeling report\n", f"{report['sentences']} sentences; labels from the `{report['label_model']}` label model.\n",
+    lines = ["# Labeling report\n", f"{report['sentences']} sentences; labels from the `{report['label_model']}` label model.\n",
              "## Labeling functions\n"]
     header = "| function | label | vote | weight | coverage | overlaps | conflicts |"
     rule = "|---|---|---|---|---|---|---|"
