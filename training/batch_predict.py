@@ -110,9 +110,9 @@ def predict_file(classifier: EventClassifier, input_path: str, output: str | Pat
     csv_format = output.suffix.lower() == ".csv"
     partial = check_output_paths(output, resume) if rank == 0 else output.with_name(output.name + ".partial")
     target = partial if world_size == 1 else output.with_name(f"{output.name}.shard{rank}")
-    done = count_complete_rows(target, csv_format) if resume else 0
     if world_size > 1 and resume:
         raise UserError("--resume is for single-process runs; rerun the sharded job without it")
+    done = count_complete_rows(target, csv_format) if resume else 0
     if world_size > 1:
         target.unlink(missing_ok=True)
     summary = PredictSummary(skipped=done)

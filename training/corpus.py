@@ -16,6 +16,7 @@ import logging
 import sys
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from itertools import chain
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -217,16 +218,11 @@ def _stdin_articles() -> Iterator[Article]:
     first = next(lines, None)
     if first is None:
         return
-    all_lines = _chain(first, lines)
+    all_lines = chain([first], lines)
     if first.lstrip().startswith("{"):
         yield from _row_articles(_jsonl_rows(all_lines, "<stdin>"), "<stdin>")
     else:
         yield from (Article(str(i), line) for i, line in enumerate(all_lines) if line.strip())
-
-
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
 
 
 def iter_sentences(

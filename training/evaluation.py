@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.gold import load_corpus_gold, load_gold, read_jsonl
+from training.gold import check_gold_rows, read_jsonl, rebuild_corpus_gold
 from training.inference import EventClassifier
 from training.io_utils import UserError, atomic_dir, atomic_write_json, atomic_write_text
 from training.label_model import aggregate
@@ -27,8 +27,8 @@ def load_eval_rows(path: str | Path) -> list[dict]:
     """A gold file with text, or a corpus-reference gold file (rebuilt from the corpus)."""
     rows = read_jsonl(path)
     if rows and "text" not in rows[0] and "sha1" in rows[0]:
-        return load_corpus_gold(path)
-    return load_gold(path)
+        return rebuild_corpus_gold(rows, path)
+    return check_gold_rows(rows, path)
 
 
 def majority_baseline(model_dir: Path, n: int) -> np.ndarray:

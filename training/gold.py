@@ -58,7 +58,11 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 def load_gold(path: str | Path) -> list[dict]:
     """Rows with `text` and `labels`, validated; an empty file is an error."""
-    rows = read_jsonl(path)
+    return check_gold_rows(read_jsonl(path), path)
+
+
+def check_gold_rows(rows: list[dict], path: str | Path) -> list[dict]:
+    """Validate rows already read from a sentence gold file (see load_gold)."""
     if not rows:
         raise InputError(f"{path}: the gold file is empty")
     for number, row in enumerate(rows, 1):
@@ -75,7 +79,11 @@ def load_corpus_gold(path: str | Path, corpus: str | Path = DEFAULT_NEWS_CORPUS)
     the same article; one that cannot be found is an InputError, so a drift never passes
     silently.
     """
-    refs = read_jsonl(path)
+    return rebuild_corpus_gold(read_jsonl(path), path, corpus)
+
+
+def rebuild_corpus_gold(refs: list[dict], path: str | Path, corpus: str | Path = DEFAULT_NEWS_CORPUS) -> list[dict]:
+    """Rebuild rows already read from a corpus-reference gold file (see load_corpus_gold)."""
     wanted: dict[str, list[dict]] = {}
     for number, ref in enumerate(refs, 1):
         _check_labels(ref, f"{path}: line {number}")

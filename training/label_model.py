@@ -102,7 +102,6 @@ def aggregate(votes: np.ndarray, lfs: list[LabelingFunction], method: str = "maj
     The generative model is fitted on `fit_votes` (default: `votes` themselves); pass the
     corpus votes to score a small gold set with a model fitted on the whole corpus.
     """
-    fit_votes = votes if fit_votes is None else fit_votes
     if method not in LABEL_MODELS:
         raise ValueError(f"unknown label model {method!r}; expected one of {LABEL_MODELS}")
     probs = np.zeros((votes.shape[0], len(LABELS)))
@@ -117,7 +116,10 @@ def aggregate(votes: np.ndarray, lfs: list[LabelingFunction], method: str = "maj
             probs[:, k] = majority
             continue
         polarities = np.array([lfs[j].polarity for j in cols])
-        fit_sub = fit_votes[:, cols]
-        model = NaiveBayesEM(polarities).fit(fit_sub, majority_proba(fit_sub, weights))
+        if fit_votes is None:
+            model = NaiveBayesEM(polarities).fit(sub, majority)
+        else:
+            fit_sub = fit_votes[:, cols]
+            model = NaiveBayesEM(polarities).fit(fit_sub, majority_proba(fit_sub, weights))
         probs[:, k] = model.predict_proba(sub)
     return probs

@@ -55,7 +55,6 @@ class Lexicon:
 
     single: dict[str, frozenset[str]]
     multi: dict[str, list[tuple[tuple[str, ...], str]]]
-    categories: tuple[str, ...]
     _cache: dict = field(default_factory=dict, repr=False)  # token -> its cues; bounded by vocabulary
 
     @classmethod
@@ -71,7 +70,7 @@ class Lexicon:
                     single[tokens[0]].add(category)
                 elif tokens:
                     multi[tokens[0]].append((tuple(tokens[1:]), category))
-        return cls({k: frozenset(v) for k, v in single.items()}, dict(multi), tuple(mapping))
+        return cls({k: frozenset(v) for k, v in single.items()}, dict(multi))
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Lexicon":

@@ -54,9 +54,6 @@ class CleaningStats:
 
     removed: Counter = field(default_factory=Counter)
 
-    def add(self, other: "CleaningStats") -> None:
-        self.removed.update(other.removed)
-
 
 def fix_characters(text: str) -> str:
     """Unify line ends, drop invisible controls, turn exotic spaces (NBSP...) into plain spaces."""
