@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     parser.add_argument("--batch-size", type=int, default=None, help="sentences per batch (default: by device)")
     parser.add_argument("--int8", action="store_true", help="dynamic int8 quantization of linear layers (CPU)")
+    parser.add_argument("--compile", choices=["auto", "on", "off"], default="auto",
+                        help="torch.compile the model: auto = on the CPU after 10,000 sentences (~10%% faster, ~25 s once)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run into the same output")
     parser.add_argument("--chunk-size", type=int, default=4096, help="sentences read, predicted and written per step")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -49,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     if state.num_processes > 1 and state.is_main_process:
         check_output_paths(Path(args.output), resume=False)  # fail before any process loads the model
     device = str(state.device) if state.num_processes > 1 else args.device
-    classifier = EventClassifier.from_pretrained(args.model, device=device, int8=args.int8)
+    classifier = EventClassifier.from_pretrained(args.model, device=device, int8=args.int8,
+                                                 compile={"on": True, "off": False}.get(args.compile, "auto"))
     summary = predict_file(classifier, args.input, args.output, args.sentences, args.batch_size, args.resume,
                            chunk_size=args.chunk_size, rank=state.process_index, world_size=state.num_processes)
     if state.num_processes > 1:

@@ -83,3 +83,26 @@ def test_int8_runs_on_cpu_and_mostly_agrees(chain, classifier):
 def test_bad_model_paths_are_one_clear_error(path, message):
     with pytest.raises(UserError, match=message):
         EventClassifier.from_pretrained(path)
+
+
+def test_compile_auto_switches_to_the_compiled_model_with_the_same_scores(chain, classifier, monkeypatch):
+    import training.inference as inference
+
+    texts = [json.loads(line)["text"] for line in (SEEDS / "sentences_gold.jsonl").read_text().splitlines()]
+    monkeypatch.setattr(inference, "COMPILE_AFTER_SENTENCES", len(texts))
+    auto = EventClassifier.from_pretrained(str(chain["model"]), device="cpu", compile="auto")
+    first, _ = auto.predict_scores(texts)
+    assert auto._compiled is None  # not yet: the threshold is reached, not passed
+    second, _ = auto.predict_scores(texts)
+    assert callable(auto._compiled)  # compiled, and it did not fail back to eager
+    eager, _ = classifier.predict_scores(texts)
+    assert np.allclose(first, eager, atol=1e-6) and np.allclose(second, eager, atol=1e-4)
+    one, _ = auto.predict_scores(texts[:1])  # a batch of one runs eagerly, without a second compile
+    assert np.allclose(one, eager[:1], atol=1e-5)
+
+
+def test_compile_is_off_for_int8_and_checked(chain):
+    int8 = EventClassifier.from_pretrained(str(chain["model"]), device="cpu", int8=True, compile="auto")
+    assert int8.compile_after is None
+    with pytest.raises(UserError, match="compile must be"):
+        EventClassifier.from_pretrained(str(chain["model"]), device="cpu", compile="yes")

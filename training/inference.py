@@ -3,7 +3,8 @@
 Works on any transformers sequence-classification folder. From the folder's config.json it
 applies the saved preprocessing (none when absent) and per-label thresholds (0.5 when
 absent), exactly as in training. Batches are formed from length-sorted sentences with
-dynamic padding, so a batch of short sentences does not pay for a long one.
+dynamic padding, so a batch of short sentences does not pay for a long one. On CPU, long jobs
+switch to a torch.compile'd model (see `compile`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from training.text import split_article
 
 logger = logging.getLogger(__name__)
 DEFAULT_BATCH = {"cuda": 512, "mps": 64, "cpu": 12}  # sentences per batch; on CPU small batches keep activations in cache
+# compile="auto" compiles once this many sentences have been classified: ~4 minutes of work on 2
+# CPU cores, which the ~10% speed-up repays for the ~25 s that compiling costs.
+COMPILE_AFTER_SENTENCES = 10_000
 
 
 def _prefetch(iterator, depth: int = 2):
@@ -85,7 +89,9 @@ class EventClassifier:
     """A multi-label sentence classifier with its preprocessing and thresholds."""
 
     def __init__(self, model, tokenizer, preprocessor: Preprocessor, thresholds: dict[str, float], device: str,
-                 max_length: int = 128):
+                 max_length: int = 128, compile: bool | str = False):
+        if compile not in (True, False, "auto"):
+            raise UserError(f"compile must be True, False or 'auto', not {compile!r}")
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.preprocessor = preprocessor
@@ -93,11 +99,21 @@ class EventClassifier:
         self.thresholds = np.array([thresholds.get(label, 0.5) for label in self.labels])
         self.device = device
         self.max_length = max_length
+        # Sentences to classify before compiling: None never, 0 from the start. "auto" compiles on
+        # the CPU only, where it was measured; dynamically quantized int8 layers do not compile.
+        auto = device == "cpu" and not _is_quantized(model)
+        self.compile_after = {True: 0, False: None, "auto": COMPILE_AFTER_SENTENCES if auto else None}[compile]
+        self._sentences_seen = 0
+        self._compiled = None
 
     @classmethod
     def from_pretrained(cls, path_or_hub_id: str, device: str = "auto", dtype=None, int8: bool = False,
-                        max_length: int | None = None) -> "EventClassifier":
-        """Load a model folder or Hub id; `int8` quantizes the linear layers dynamically (CPU only)."""
+                        max_length: int | None = None, compile: bool | str = "auto") -> "EventClassifier":
+        """Load a model folder or Hub id; `int8` quantizes the linear layers dynamically (CPU only).
+
+        `compile`: True compiles the model with torch.compile before the first batch, False never;
+        "auto" compiles on the CPU once COMPILE_AFTER_SENTENCES sentences have been classified.
+        """
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -122,7 +138,7 @@ class EventClassifier:
                     ", int8 linear layers" if int8 else "")
         limit = max_length or min(getattr(tokenizer, "model_max_length", 512) or 512, 512)
         return cls(model, tokenizer, Preprocessor.from_model_config(model.config), thresholds_of(model.config),
-                   device, limit)
+                   device, limit, compile)
 
     def default_batch_size(self) -> int:
         return DEFAULT_BATCH.get(self.device.split(":")[0], 32)
@@ -167,12 +183,28 @@ class EventClassifier:
             for idx, ids, mask in batches:
                 ids = ids.to(self.device, non_blocking=True)
                 mask = mask.to(self.device, non_blocking=True)
-                outputs.append(self.model(input_ids=ids, attention_mask=mask).logits.float())
+                outputs.append(self._logits(ids, mask).float())
                 positions.append(idx)
             probs = torch.sigmoid(torch.cat(outputs)).cpu().numpy()
         scores = np.zeros((len(inputs), len(self.labels)), dtype=np.float32)
         scores[np.concatenate(positions)] = probs
         return scores, inputs
+
+    def _logits(self, ids, mask):
+        """The model's logits for one batch, from the compiled model once it is due (see `compile`)."""
+        self._sentences_seen += len(ids)
+        if self._compiled is None and self.compile_after is not None and self._sentences_seen > self.compile_after:
+            logger.info("compiling the model with torch.compile for the rest of this run (once, ~25 s on 2 CPU cores)")
+            self._compiled = _compile(self.model)
+        # torch.compile specializes sizes 0 and 1, so a one-sentence batch (the last one, or a
+        # one-sentence call) would cost a second compile; it runs eagerly instead.
+        if self._compiled and len(ids) > 1:
+            try:
+                return self._compiled(input_ids=ids, attention_mask=mask).logits
+            except Exception as err:  # compiler failures come in many types; all mean "stay eager"
+                logger.warning("torch.compile failed, going on without it: %s", str(err).strip().splitlines()[0][:200])
+                self._compiled, self.compile_after = False, None
+        return self.model(input_ids=ids, attention_mask=mask).logits
 
     def predict(self, texts: Sequence[str], batch_size: int | None = None) -> list[SentencePrediction]:
         """One prediction per sentence: labels above the per-label thresholds, and all scores."""
@@ -204,3 +236,28 @@ class EventClassifier:
                     summary.setdefault(label, []).append(i)
             results.append(ArticlePrediction(doc_id, preds, summary))
         return results
+
+
+def _is_quantized(model) -> bool:
+    import torch
+
+    return any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in model.modules())
+
+
+def _compile(model):
+    """torch.compile for all batch shapes at once, with the weights frozen as constants.
+
+    Freezing lets inductor pre-pack the weights for oneDNN and fuse bias, GELU and the residual
+    adds into the matrix multiplies (it applies to inference-mode calls, all we make). Measured at
+    AraBERT base's shape on 2 cores: ~10% more sentences/s than eager.
+    """
+    import torch
+    import torch._inductor.config as inductor_config
+
+    compiled = torch.compile(model, dynamic=True)
+
+    def forward(**inputs):
+        with inductor_config.patch(freezing=True):  # compiling is lazy: it happens inside the call
+            return compiled(**inputs)
+
+    return forward
