@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=None, help="sentences per batch (default: by device)")
     parser.add_argument("--int8", action="store_true", help="dynamic int8 quantization of linear layers (CPU)")
     parser.add_argument("--compile", choices=["auto", "on", "off"], default="auto",
-                        help="torch.compile the model: auto = on the CPU after 10,000 sentences (~10%% faster, ~25 s once)")
+                        help="torch.compile the model: auto = on the CPU after 10,000 sentences (5-10%% faster, ~30 s once)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run into the same output")
     parser.add_argument("--chunk-size", type=int, default=4096, help="sentences read, predicted and written per step")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")

@@ -22,8 +22,9 @@ from training.text import split_article
 
 logger = logging.getLogger(__name__)
 DEFAULT_BATCH = {"cuda": 512, "mps": 64, "cpu": 12}  # sentences per batch; on CPU small batches keep activations in cache
-# compile="auto" compiles once this many sentences have been classified: ~4 minutes of work on 2
-# CPU cores, which the ~10% speed-up repays for the ~25 s that compiling costs.
+# compile="auto" compiles once this many sentences have been classified (~4.5 minutes on 2 CPU
+# cores), so short runs never pay the ~30 s of compiling; long ones (the streaming corpus jobs)
+# earn it back with the 5-10% speed-up after another 5-10 minutes.
 COMPILE_AFTER_SENTENCES = 10_000
 
 
@@ -194,7 +195,7 @@ class EventClassifier:
         """The model's logits for one batch, from the compiled model once it is due (see `compile`)."""
         self._sentences_seen += len(ids)
         if self._compiled is None and self.compile_after is not None and self._sentences_seen > self.compile_after:
-            logger.info("compiling the model with torch.compile for the rest of this run (once, ~25 s on 2 CPU cores)")
+            logger.info("compiling the model with torch.compile for the rest of this run (once, ~30 s on 2 CPU cores)")
             self._compiled = _compile(self.model)
         # torch.compile specializes sizes 0 and 1, so a one-sentence batch (the last one, or a
         # one-sentence call) would cost a second compile; it runs eagerly instead.
@@ -249,7 +250,7 @@ def _compile(model):
 
     Freezing lets inductor pre-pack the weights for oneDNN and fuse bias, GELU and the residual
     adds into the matrix multiplies (it applies to inference-mode calls, all we make). Measured at
-    AraBERT base's shape on 2 cores: ~10% more sentences/s than eager.
+    AraBERT base's shape on 2 cores: 5-10% more sentences/s than eager.
     """
     import torch
     import torch._inductor.config as inductor_config
