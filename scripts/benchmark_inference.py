@@ -84,6 +84,42 @@ def trained_tiny_model(tmp: Path) -> Path:
     return model
 
 
+def time_systems(folder: Path, sentences: list[str], batch1_sentences: int, repeats: int):
+    """Encoder FLOPs of `sentences`, the best seconds per system to classify them all, and compile time."""
+    from transformers import pipeline
+
+    from training.inference import EventClassifier
+
+    ours = EventClassifier.from_pretrained(str(folder), device="cpu", compile=False)
+    compiled = EventClassifier.from_pretrained(str(folder), device="cpu", compile=True)
+    ours8 = EventClassifier.from_pretrained(str(folder), device="cpu", int8=True)
+    lengths = [len(ids) for ids in ours.tokenizer(sentences, truncation=True, max_length=128)["input_ids"]]
+    clf = pipeline("text-classification", model=str(folder), top_k=None, device="cpu")
+    tok = {"truncation": True, "max_length": 128}
+    few = sentences[:batch1_sentences]
+    ours.predict_scores(sentences[:32])  # warm-up
+    compile_seconds = timed(lambda: compiled.predict_scores(sentences[:32]))
+    results = {
+        "pipeline(batch_size=1)": timed(lambda: clf(few, batch_size=1, **tok)) * len(sentences) / len(few),
+        "pipeline(batch_size=32)": timed(lambda: clf(sentences, batch_size=32, **tok), repeats),
+        "ours fp32": timed(lambda: ours.predict_scores(sentences), repeats),
+        "ours fp32 compiled": timed(lambda: compiled.predict_scores(sentences), repeats),
+        "ours int8": timed(lambda: ours8.predict_scores(sentences), repeats),
+    }
+    return bert_flops(lengths, 768, 12, 3072), results, compile_seconds
+
+
+def int8_agreement(model: Path, sentences: list[str]) -> float:
+    """Share of sentences given the same labels by the fp32 and the int8 model."""
+    import numpy as np
+
+    from training.inference import EventClassifier
+
+    fp32 = EventClassifier.from_pretrained(str(model), device="cpu")
+    int8 = EventClassifier.from_pretrained(str(model), device="cpu", int8=True)
+    return float(np.mean([a.labels == b.labels for a, b in zip(fp32.predict(sentences), int8.predict(sentences))]))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sentences", type=int, default=512, help="news sentences to classify")
@@ -97,10 +133,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
     import torch
-    from transformers import pipeline
 
     from training.corpus import iter_sentences
-    from training.inference import EventClassifier
 
     source = args.corpus if Path(args.corpus).is_file() else str(ROOT / "seeds")
     pool = [s.text for s in islice(iter_sentences(source), 50000)]
@@ -110,29 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     peak = matmul_peak_gflops()
     with tempfile.TemporaryDirectory() as tmp:
         folder = classification_folder(Path(tmp), pool[:5000])
-        ours = EventClassifier.from_pretrained(str(folder), device="cpu", compile=False)
-        compiled = EventClassifier.from_pretrained(str(folder), device="cpu", compile=True)
-        ours8 = EventClassifier.from_pretrained(str(folder), device="cpu", int8=True)
-        lengths = [len(ids) for ids in ours.tokenizer(sentences, truncation=True, max_length=128)["input_ids"]]
-        flops = bert_flops(lengths, 768, 12, 3072)
-        clf = pipeline("text-classification", model=str(folder), top_k=None, device="cpu")
-        tok = {"truncation": True, "max_length": 128}
-        few = sentences[: args.batch1_sentences]
-        ours.predict_scores(sentences[:32])  # warm-up
-        compile_seconds = timed(lambda: compiled.predict_scores(sentences[:32]))
-        n = args.repeats
-        results = {
-            "pipeline(batch_size=1)": timed(lambda: clf(few, batch_size=1, **tok)) * len(sentences) / len(few),
-            "pipeline(batch_size=32)": timed(lambda: clf(sentences, batch_size=32, **tok), n),
-            "ours fp32": timed(lambda: ours.predict_scores(sentences), n),
-            "ours fp32 compiled": timed(lambda: compiled.predict_scores(sentences), n),
-            "ours int8": timed(lambda: ours8.predict_scores(sentences), n),
-        }
+        flops, results, compile_seconds = time_systems(folder, sentences, args.batch1_sentences, args.repeats)
         peak = max(peak, matmul_peak_gflops())  # measured before and after the runs; the higher counts
         agreement_model = Path(args.agreement_model) if args.agreement_model else trained_tiny_model(Path(tmp))
-        fp32 = EventClassifier.from_pretrained(str(agreement_model), device="cpu")
-        int8 = EventClassifier.from_pretrained(str(agreement_model), device="cpu", int8=True)
-        same = [a.labels == b.labels for a, b in zip(fp32.predict(pool[:2000]), int8.predict(pool[:2000]))]
+        same = int8_agreement(agreement_model, pool[:2000])
     base = results["pipeline(batch_size=32)"]
     print(f"fp32 matmul peak (best 2048x2048 GEMM, before and after the runs): {peak:.1f} GFLOP/s")
     print(f"{'system':<26}{'sentences/s':>12}{'GFLOP/s':>10}{'% of peak':>11}{'vs pipeline(32)':>17}")
@@ -142,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"compiling (once per process, with the first batches): {compile_seconds:.0f} s")
     fastest_fp32 = min(results["ours fp32"], results["ours fp32 compiled"])
     print(f"int8 vs fastest fp32: {fastest_fp32 / results['ours int8']:.2f}x faster; "
-          f"same labels on {100 * np.mean(same):.1f}% of {len(same)} sentences ({agreement_model.name} model)")
+          f"same labels on {100 * same:.1f}% of {min(2000, len(pool))} sentences ({agreement_model.name} model)")
     return 0
 
 
