@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         flops, results, compile_seconds = time_systems(folder, sentences, args.batch1_sentences, args.repeats)
         peak = max(peak, matmul_peak_gflops())  # measured before and after the runs; the higher counts
         agreement_model = Path(args.agreement_model) if args.agreement_model else trained_tiny_model(Path(tmp))
-        same = int8_agreement(agreement_model, pool[:2000])
+        agreement_sentences = pool[:2000]
+        same = int8_agreement(agreement_model, agreement_sentences)
     base = results["pipeline(batch_size=32)"]
     print(f"fp32 matmul peak (best 2048x2048 GEMM, before and after the runs): {peak:.1f} GFLOP/s")
     print(f"{'system':<26}{'sentences/s':>12}{'GFLOP/s':>10}{'% of peak':>11}{'vs pipeline(32)':>17}")
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"compiling (once per process, with the first batches): {compile_seconds:.0f} s")
     fastest_fp32 = min(results["ours fp32"], results["ours fp32 compiled"])
     print(f"int8 vs fastest fp32: {fastest_fp32 / results['ours int8']:.2f}x faster; "
-          f"same labels on {100 * same:.1f}% of {min(2000, len(pool))} sentences ({agreement_model.name} model)")
+          f"same labels on {100 * same:.1f}% of {len(agreement_sentences)} sentences ({agreement_model.name} model)")
     return 0
 
 

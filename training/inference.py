@@ -199,12 +199,12 @@ class EventClassifier:
             self._compiled = _compile(self.model)
         # torch.compile specializes sizes 0 and 1, so a one-sentence batch (the last one, or a
         # one-sentence call) would cost a second compile; it runs eagerly instead.
-        if self._compiled and len(ids) > 1:
+        if self._compiled is not None and len(ids) > 1:
             try:
                 return self._compiled(input_ids=ids, attention_mask=mask).logits
             except Exception as err:  # compiler failures come in many types; all mean "stay eager"
                 logger.warning("torch.compile failed, going on without it: %s", str(err).strip().splitlines()[0][:200])
-                self._compiled, self.compile_after = False, None
+                self._compiled, self.compile_after = None, None  # never try again
         return self.model(input_ids=ids, attention_mask=mask).logits
 
     def predict(self, texts: Sequence[str], batch_size: int | None = None) -> list[SentencePrediction]:
