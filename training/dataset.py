@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 from array import array
-import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +28,10 @@ from training.label_model import LABEL_MODELS, aggregate
 from training.labeling import LABELS, LFApplier
 from training.lexicon import Lexicon
 from training.lf_report import build_report, render_markdown
+from training.splits import SPLITS, assign_splits, check_split_positives, split_positives
 from training.text import CleaningStats
 
 logger = logging.getLogger(__name__)
-SPLITS = ("train", "validation", "test")
 
 
 @dataclass
@@ -41,41 +40,6 @@ class BuildResult:
     documents: int
     split_documents: dict[str, int]
     report: dict
-
-
-def assign_splits(doc_labels: dict[str, np.ndarray], validation: float, test: float, seed: int) -> dict[str, str]:
-    """Assign whole documents to splits, balancing label positives where possible.
-
-    Documents are shuffled with `seed`, then placed greedily, rarest-label documents first,
-    into the split furthest below its target share of positives (and of documents). Each
-    non-empty split gets at least one document when there are enough documents.
-    """
-    docs = sorted(doc_labels)
-    random.Random(seed).shuffle(docs)
-    fractions = {"train": 1 - validation - test, "validation": validation, "test": test}
-    active = [s for s in SPLITS if fractions[s] > 0]
-    totals = sum(doc_labels.values()) + 1e-9
-    rarity = {d: float((doc_labels[d] / totals).max()) for d in docs}
-    order = sorted(docs, key=lambda d: -rarity[d])
-    assigned: dict[str, str] = {}
-    pos = {s: np.zeros(len(LABELS)) for s in active}
-    count = {s: 0 for s in active}
-    for s in [s for s in active if s != "train"]:  # guarantee a document in each held-out split
-        if len(order) > len(assigned) + 1:
-            d = next(d for d in order if d not in assigned)
-            assigned[d] = s
-            pos[s] += doc_labels[d]
-            count[s] += 1
-    for d in order:
-        if d in assigned:
-            continue
-        deficit = {s: fractions[s] * (len(docs) + 1) - count[s] +
-                   float(((fractions[s] * totals - pos[s]) / totals).sum()) for s in active}
-        best = max(active, key=lambda s: deficit[s])
-        assigned[d] = best
-        pos[best] += doc_labels[d]
-        count[best] += 1
-    return assigned
 
 
 def _doc_label_counts(doc_codes: np.ndarray, doc_names: list[str], hard: np.ndarray) -> dict[str, np.ndarray]:
@@ -131,15 +95,6 @@ def _save_dataset(split_dir: Path, sizes: dict[str, int], out: Path) -> None:
     DatasetDict(splits).save_to_disk(str(out))
 
 
-def _warn_missing_positives(hard: np.ndarray, doc_codes: np.ndarray, doc_names: list[str], splits: dict[str, str]) -> None:
-    split_of = np.array([splits[d] for d in doc_names])[doc_codes]
-    for split in sorted(set(splits.values())):
-        positives = hard[split_of == split].sum(axis=0)
-        for label, count in zip(LABELS, positives):
-            if count == 0:
-                logger.warning("split %r has no positive sentence for label %r", split, label)
-
-
 def build_dataset(input_path: str, output_dir: str, config: Config, presplit: bool = False,
                   gold_file: str | None = None) -> BuildResult:
     """Run the whole build and write the output folder atomically."""
@@ -152,17 +107,20 @@ def build_dataset(input_path: str, output_dir: str, config: Config, presplit: bo
         probs_by_model = {m: aggregate(votes, applier.lfs, m) for m in LABEL_MODELS}
         probs = probs_by_model[config.data.label_model]
         hard = probs >= 0.5
-        splits = assign_splits(_doc_label_counts(doc_codes, doc_names, hard), config.data.validation_fraction,
-                               config.data.test_fraction, config.training.seed)
-        _warn_missing_positives(hard, doc_codes, doc_names, splits)
+        doc_labels = _doc_label_counts(doc_codes, doc_names, hard)
+        splits = assign_splits(doc_labels, config.data.validation_fraction, config.data.test_fraction,
+                               config.training.seed)
+        check_split_positives(doc_labels, splits, LABELS)
         sizes = _write_outputs(tmp_text, probs, splits, tmp)
         tmp_text.unlink()
         _save_dataset(tmp / ".splits", sizes, tmp / "dataset")
         shutil.rmtree(tmp / ".splits")
         report = _labeling_report(votes, applier, probs_by_model, config, gold_file, lexicon)
         report["text_preparation"] = dict(stats.removed)
+        split_of_sentence = np.array([splits[d] for d in doc_names])[doc_codes]
         report["splits"] = {"sentences": sizes,
-                            "documents": {s: sum(1 for v in splits.values() if v == s) for s in sizes}}
+                            "documents": {s: sum(1 for v in splits.values() if v == s) for s in sizes},
+                            "positives": split_positives(hard, split_of_sentence)}
         atomic_write_json(tmp / "lf_report.json", report)
         atomic_write_text(tmp / "lf_report.md", render_markdown(report) + _splits_markdown(report))
         save_config(config, tmp / "build_config.yaml")
@@ -213,9 +171,16 @@ def _labeling_report(votes, applier, probs_by_model, config, gold_file, lexicon)
 
 
 def _splits_markdown(report: dict) -> str:
-    lines = ["\n## Splits (by document)\n", "| split | documents | sentences |", "|---|---|---|"]
-    for split, n in report["splits"]["sentences"].items():
-        lines.append(f"| {split} | {report['splits']['documents'][split]} | {n} |")
+    splits = report["splits"]
+    totals = np.sum(list(splits["positives"].values()), axis=0)
+    n_docs = sum(splits["documents"].values())
+    lines = ["\n## Splits (by document; share of the documents and of each label's positive sentences)\n",
+             "| split | documents | sentences | " + " | ".join(f"{label} positives" for label in LABELS) + " |",
+             "|---|---|---|" + "---|" * len(LABELS)]
+    for split, n in splits["sentences"].items():
+        docs = splits["documents"][split]
+        cells = [f"{p} ({p / t:.0%})" if t else "0" for p, t in zip(splits["positives"][split], totals)]
+        lines.append(f"| {split} | {docs} ({docs / n_docs:.0%}) | {n} | " + " | ".join(cells) + " |")
     prep = report.get("text_preparation") or {}
     if prep:
         lines += ["\n## Text preparation\n", "| rule | lines or fragments |", "|---|---|"]
