@@ -25,7 +25,9 @@ logger = logging.getLogger("build_dataset")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", required=True, help="folder of .txt/.html articles, a .jsonl/.csv file with a 'text' column, or - for stdin")
-    parser.add_argument("--output", required=True, help="output folder (replaced atomically)")
+    parser.add_argument("--output", required=True, help="output folder (written atomically; never one of the inputs)")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it is an earlier output of this command (only once the new one is complete)")
+    parser.add_argument("--encoding", default="auto", help="text encoding of the articles: auto (UTF-8, UTF-16, or Windows-1256 Arabic; invalid bytes are an error) or a codec such as utf-8 or cp1256, decoded as asked with bad bytes replaced")
     parser.add_argument("--sentences", action="store_true", help="each row/line is already one sentence; do not split")
     parser.add_argument("--config", default=None, help="YAML run config (data.* and training.seed are used)")
     parser.add_argument("--gold", default=None, help="gold JSONL (text, labels) for rule accuracy in the report")
@@ -33,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     args, overrides = parser.parse_known_args(argv)
     setup_logging(args.verbose)
     config = load_config(args.config, overrides)
-    result = build_dataset(args.input, args.output, config, presplit=args.sentences, gold_file=args.gold)
+    result = build_dataset(args.input, args.output, config, presplit=args.sentences, gold_file=args.gold,
+                           overwrite=args.overwrite, encoding=args.encoding)
     dist = result.report["distribution"]
     logger.info("done: %d sentences, %d documents, splits %s, labels %s", result.sentences, result.documents,
                 result.split_documents, dist)

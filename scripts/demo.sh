@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Offline demo of the whole chain on the five seed articles with the tiny config:
 # build the dataset, train, evaluate, predict, and stage a Hub upload (dry run).
-# Usage: bash scripts/demo.sh [OUT_DIR]   (default: runs/demo; replaced if it exists)
+# Usage: bash scripts/demo.sh [OUT_DIR]   (default: runs/demo; an earlier demo there is replaced,
+# anything else is refused)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-runs/demo}"
-rm -rf "$OUT" && mkdir -p "$OUT"
+if [ -e "$OUT" ] && [ ! -f "$OUT/.demo" ] && [ -n "$(ls -A "$OUT" 2>/dev/null)" ]; then
+  echo "error: $OUT exists and is not an earlier demo folder; choose another OUT_DIR" >&2
+  exit 2
+fi
+rm -rf "$OUT" && mkdir -p "$OUT" && touch "$OUT/.demo"
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
 python scripts/build_dataset.py --input seeds/ --output "$OUT/data" --gold seeds/gold.jsonl

@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="model folder (or Hub id)")
     parser.add_argument("--data", required=True, help="JSONL of sentences with gold 'labels' (or a corpus-reference gold file)")
     parser.add_argument("--output", required=True, help="report folder to write")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it is an earlier output of this command (only once the new one is complete)")
     parser.add_argument("--threshold", type=float, default=None, help="one threshold for all labels, overriding the model's")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--threshold must be between 0 and 1")
     from training.evaluation import evaluate_model
 
-    evaluate_model(args.model, args.data, args.output, threshold=args.threshold)
+    evaluate_model(args.model, args.data, args.output, threshold=args.threshold, overwrite=args.overwrite)
     return 0
 
 

@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="model folder written by train.py")
     parser.add_argument("--repo-id", required=True, help="Hub repository, OWNER/NAME")
     parser.add_argument("--dry-run", metavar="DIR", default=None, help="write exactly what would be uploaded to DIR; no network")
+    parser.add_argument("--overwrite", action="store_true", help="replace the --dry-run folder if it is an earlier output of this command (only once the new one is complete)")
     parser.add_argument("--private", action="store_true", help="create the repository as private")
     parser.add_argument("--revision", default=None, help="branch to push to (created if missing)")
     parser.add_argument("--commit-message", default="Upload Arabic event classifier", help="commit message")
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.publish import dry_run, publish
 
     if args.dry_run:
-        dry_run(args.model, args.dry_run, args.repo_id)
+        dry_run(args.model, args.dry_run, args.repo_id, overwrite=args.overwrite)
     else:
         publish(args.model, args.repo_id, args.private, args.revision, args.commit_message, args.create_pr)
     return 0

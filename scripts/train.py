@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="YAML run config, e.g. configs/tiny.yaml")
     parser.add_argument("--data", required=True, help="folder written by build_dataset.py")
     parser.add_argument("--output", required=True, help="model folder to write (replaced atomically at the end)")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it is an earlier output of this command (only once the new one is complete)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args, overrides = parser.parse_known_args(argv)
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(args.config, overrides)  # config errors surface before anything heavy is imported
     from training.trainer import train
 
-    result = train(config, args.data, args.output, resume=args.resume)
+    result = train(config, args.data, args.output, resume=args.resume, overwrite=args.overwrite)
     return 130 if result.interrupted else 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -58,12 +59,12 @@ def test_presplit_jsonl_is_labelled_as_it_is(tmp_path):
 
 def test_failed_build_leaves_an_existing_output_untouched(tmp_path, chain):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("old")
+    shutil.copytree(chain["data"], out)  # an earlier build: --overwrite may replace it, once a new one is complete
+    before = sorted(p.name for p in out.iterdir())
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError):
-        build_dataset(str(tmp_path / "empty"), str(out), load_config())
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+        build_dataset(str(tmp_path / "empty"), str(out), load_config(), overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
 
 

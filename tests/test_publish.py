@@ -86,5 +86,6 @@ def test_wrong_repo_id_and_missing_token(chain, tmp_path):
 
 
 def test_not_a_model_folder(tmp_path):
+    (tmp_path / "not_a_model").mkdir()
     with pytest.raises(UserError, match="not a model folder"):
-        dry_run(str(tmp_path), str(tmp_path / "out"), "someone/x")
+        dry_run(str(tmp_path / "not_a_model"), str(tmp_path / "out"), "someone/x")

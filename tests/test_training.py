@@ -93,8 +93,9 @@ def test_ctrl_c_leaves_a_resumable_checkpoint_and_resume_finishes(chain, tmp_pat
 
 def test_data_errors_come_before_any_model_is_loaded(tmp_path, chain):
     config = load_config(TINY)
+    (tmp_path / "not_data").mkdir()
     with pytest.raises(UserError, match="not a built dataset"):
-        train(config, tmp_path, tmp_path / "m")
+        train(config, tmp_path / "not_data", tmp_path / "m")
     one_class = tmp_path / "one_class"
     one_class.mkdir()
     shutil.copy(chain["data"] / "sentences.jsonl", one_class)

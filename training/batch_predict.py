@@ -1,9 +1,11 @@
 """Batch prediction over a corpus: streaming, resumable, and shardable across processes.
 
 Rows go to `<output>.partial` in chunks, in input order, each chunk flushed to disk; the
-file is renamed to `<output>` only when the run completes. `resume=True` counts the complete
-rows already in the partial file, skips that many input sentences and appends the rest, so
-no row is lost or duplicated. Under `accelerate launch`, process r predicts sentences
+file is renamed to `<output>` only when the run completes. A run holds an exclusive lock on
+the partial file, so a second run on the same output fails at once. `<output>.partial.json`
+records what the run predicts (input, model, options); `resume=True` refuses a partial file of
+another run, counts the complete rows already written, skips that many input sentences and
+appends the rest, so no row is lost or duplicated. Under `accelerate launch`, process r predicts sentences
 r, r+W, r+2W, ... into its own shard file and the main process interleaves the shards back
 into input order, so the merged output equals a single-process run.
 """
@@ -11,6 +13,8 @@ into input order, so the merged output equals a single-process run.
 from __future__ import annotations
 
 import csv
+import fcntl
+import hashlib
 import io
 import json
 import logging
@@ -26,6 +30,7 @@ from tqdm.auto import tqdm
 from training.corpus import Sentence, iter_sentences
 from training.inference import EventClassifier
 from training.io_utils import UserError
+from training.outputs import check_not_an_input, check_output
 
 logger = logging.getLogger(__name__)
 COLUMNS = ["doc_id", "sent_id", "text", "labels", "scores", "model_input"]
@@ -33,8 +38,8 @@ COLUMNS = ["doc_id", "sent_id", "text", "labels", "scores", "model_input"]
 
 @dataclass
 class PredictSummary:
-    sentences: int = 0
-    skipped: int = 0
+    sentences: int = 0         # rows in the output, the resumed ones included
+    skipped: int = 0           # rows already written by the interrupted run that this one resumed
     label_counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -78,6 +83,17 @@ def count_complete_rows(path: Path, csv_format: bool) -> int:
     return max(sum(1 for _ in csv.reader(io.StringIO(data.decode("utf-8")))) - 1, 0)
 
 
+def _label_counts(path: Path, csv_format: bool) -> dict[str, int]:
+    """Label counts of the complete rows of a partial file (for the summary of a resumed run)."""
+    counts: dict[str, int] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = csv.DictReader(fh) if csv_format else map(json.loads, fh)
+        for row in rows:
+            for label in json.loads(row["labels"]) if csv_format else row["labels"]:
+                counts[label] = counts.get(label, 0) + 1
+    return counts
+
+
 def _row(sentence: Sentence, prediction) -> dict:
     row = {"doc_id": sentence.doc_id, "sent_id": sentence.sent_id, "text": sentence.text,
            "labels": prediction.labels, "scores": prediction.scores}
@@ -91,34 +107,113 @@ def _chunks(items: Iterator, size: int) -> Iterator[list]:
         yield chunk
 
 
-def check_output_paths(output: Path, resume: bool) -> Path:
-    if not output.parent.is_dir():
-        raise UserError(f"{output}: the folder {output.parent} does not exist")
+def _is_predictions_file(path: Path) -> bool:
+    """True for a file this command wrote: a JSONL row or CSV header with our columns."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            first = fh.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    if path.suffix.lower() == ".csv":
+        return first.strip() == ",".join(COLUMNS)
+    try:
+        row = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(row, dict) and {"doc_id", "labels", "scores"} <= set(row)
+
+
+def check_output_paths(output: Path, resume: bool, overwrite: bool = False, inputs: tuple = ()) -> Path:
+    """Apply the output policy to the predictions file and its partial file; returns the partial's path."""
     partial = output.with_name(output.name + ".partial")
-    if output.exists():
-        raise UserError(f"{output}: already exists; choose another file or remove it (it is never appended to)")
+    check_output(output, "predict", inputs, overwrite, folder=False, is_own=_is_predictions_file)
+    check_not_an_input(partial, inputs)
     if partial.exists() and not resume:
-        raise UserError(f"{partial}: an interrupted run left this file; continue with --resume or remove it")
+        with partial.open("ab") as fh:
+            _lock(fh, partial)  # a live run is refused here with its own message
+        raise UserError(f"{partial}: an interrupted run left this file; continue it with --resume (same input, "
+                        f"model and options) or remove it to start over")
     return partial
+
+
+def _lock(fh, path: Path) -> None:
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise UserError(f"{path}: another predict run is writing this output now; wait for it to finish, or "
+                        f"choose another output") from None
+
+
+def run_fingerprint(classifier: EventClassifier, input_path: str, options: dict, resume: bool) -> dict:
+    """What a resumed run must share with the interrupted one: input, model and options."""
+    if str(input_path) == "-" and resume:
+        raise UserError("--resume needs a file or folder input: standard input cannot be checked to be the same")
+    source = "<stdin>" if str(input_path) == "-" else _path_fingerprint(Path(input_path))
+    return {"input": source, "model": classifier.fingerprint(), "options": options}
+
+
+def _path_fingerprint(path: Path) -> str:
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256(str(path.resolve()).encode())
+    for f in files:
+        st = f.stat()
+        digest.update(f"{f.relative_to(path) if path.is_dir() else f.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _start_or_resume(target: Path, fingerprint: dict, resume: bool, csv_format: bool) -> int:
+    """Record or check the run's fingerprint beside the (locked) partial file; returns rows already done."""
+    record = target.with_name(target.name + ".json")
+    if not resume:
+        record.write_text(json.dumps(fingerprint, indent=1) + "\n", encoding="utf-8")
+        return 0
+    try:
+        previous = json.loads(record.read_text("utf-8"))
+    except (OSError, ValueError):
+        previous = None
+    if previous != fingerprint:
+        changed = [k for k in fingerprint if not previous or previous.get(k) != fingerprint[k]]
+        raise UserError(f"{target}: was written by another run (its {', '.join(changed) or 'record'} differ"
+                        f"{'s' if len(changed) == 1 else ''}); resume only with the same input, model and options, "
+                        f"or remove it to start over")
+    return count_complete_rows(target, csv_format)
 
 
 def predict_file(classifier: EventClassifier, input_path: str, output: str | Path, presplit: bool = False,
                  batch_size: int | None = None, resume: bool = False, chunk_size: int = 4096,
-                 min_words: int = 3, rank: int = 0, world_size: int = 1) -> PredictSummary:
+                 min_words: int = 3, rank: int = 0, world_size: int = 1, overwrite: bool = False,
+                 encoding: str = "auto") -> PredictSummary:
     """Predict every sentence of `input_path` into `output` (see module docstring)."""
     output = Path(output)
     csv_format = output.suffix.lower() == ".csv"
-    partial = check_output_paths(output, resume) if rank == 0 else output.with_name(output.name + ".partial")
-    target = partial if world_size == 1 else output.with_name(f"{output.name}.shard{rank}")
     if world_size > 1 and resume:
         raise UserError("--resume is for single-process runs; rerun the sharded job without it")
-    done = count_complete_rows(target, csv_format) if resume else 0
+    inputs = (input_path, classifier.source)
+    partial = (check_output_paths(output, resume, overwrite, inputs) if rank == 0
+               else output.with_name(output.name + ".partial"))
+    target = partial if world_size == 1 else output.with_name(f"{output.name}.shard{rank}")
     if world_size > 1:
         target.unlink(missing_ok=True)
-    summary = PredictSummary(skipped=done)
-    writer = RowWriter(target, csv_format and world_size == 1, write_header=done == 0)
+    options = {"presplit": presplit, "min_words": min_words, "encoding": encoding, "csv": csv_format}
+    fingerprint = run_fingerprint(classifier, input_path, options, resume) if world_size == 1 else {}
+    with target.open("ab") as lock:
+        _lock(lock, target)
+        done = _start_or_resume(target, fingerprint, resume, csv_format) if world_size == 1 else 0
+        summary = _predict_rows(classifier, input_path, target, done, csv_format and world_size == 1,
+                                presplit, batch_size, chunk_size, min_words, rank, world_size, encoding)
+        if world_size == 1:
+            os.replace(partial, output)
+            target.with_name(target.name + ".json").unlink(missing_ok=True)
+    return summary
+
+
+def _predict_rows(classifier, input_path, target: Path, done: int, csv_format: bool, presplit, batch_size,
+                  chunk_size, min_words, rank, world_size, encoding) -> PredictSummary:
+    """Append the predictions of every sentence after the first `done` to `target`."""
+    summary = PredictSummary(sentences=done, skipped=done, label_counts=_label_counts(target, csv_format) if done else {})
+    writer = RowWriter(target, csv_format, write_header=done == 0)
     start = time.perf_counter()
-    sentences = iter_sentences(input_path, presplit, min_words)
+    sentences = iter_sentences(input_path, presplit, min_words, encoding=encoding)
     mine = (s for i, s in enumerate(sentences) if i % world_size == rank)
     bar = tqdm(desc="predicting", unit="sent", initial=done, disable=rank != 0, mininterval=1.0)
     try:
@@ -132,15 +227,14 @@ def predict_file(classifier: EventClassifier, input_path: str, output: str | Pat
             bar.update(len(chunk))
     except Exception:
         writer.close()
-        if summary.sentences == 0 and done == 0:
+        if summary.sentences == 0:
             target.unlink(missing_ok=True)  # nothing useful was written: leave nothing behind
+            target.with_name(target.name + ".json").unlink(missing_ok=True)
         raise
     finally:
         bar.close()
     writer.close()
     summary.seconds = time.perf_counter() - start
-    if world_size == 1:
-        os.replace(partial, output)
     return summary
 
 

@@ -9,16 +9,17 @@ resolved config is saved next to every artifact with `save_config`.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from training.io_utils import atomic_write_text
+from training.io_utils import UserError, atomic_write_text
 from training.label_model import LABEL_MODELS
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config problem; the message is one line saying what is wrong and what is valid."""
 
 
@@ -56,6 +57,8 @@ class ModelConfig:
         _check(bool(self.name_or_path), "model.name_or_path must not be empty")
         _check(self.preprocessing in ("arabert", "none"), "model.preprocessing must be 'arabert' or 'none'")
         _check(8 <= self.max_length <= 512, "model.max_length must be in [8, 512]")
+        for name in ("tiny_vocab_size", "tiny_hidden_size", "tiny_layers", "tiny_heads", "tiny_intermediate_size"):
+            _check(getattr(self, name) >= 1, f"model.{name} must be >= 1")
         _check(self.tiny_hidden_size % self.tiny_heads == 0, "model.tiny_hidden_size must be divisible by tiny_heads")
 
 
@@ -81,7 +84,13 @@ class TrainingConfig:
     dataloader_num_workers: int = 0    # background workers for batching
 
     def __post_init__(self):
+        _check(0 <= self.seed < 2**32, "training.seed must be in [0, 2**32)")
         _check(self.learning_rate > 0, "training.learning_rate must be > 0")
+        _check(self.max_steps == -1 or self.max_steps > 0, "training.max_steps must be -1 (use epochs) or > 0")
+        _check(self.weight_decay >= 0, "training.weight_decay must be >= 0")
+        _check(self.logging_steps >= 1, "training.logging_steps must be >= 1")
+        _check(self.save_total_limit >= 1, "training.save_total_limit must be >= 1")
+        _check(self.dataloader_num_workers >= 0, "training.dataloader_num_workers must be >= 0")
         _check(self.num_train_epochs > 0 or self.max_steps > 0, "training: set num_train_epochs > 0 or max_steps > 0")
         _check(self.per_device_train_batch_size >= 1, "training.per_device_train_batch_size must be >= 1")
         _check(self.per_device_eval_batch_size >= 1, "training.per_device_eval_batch_size must be >= 1")
@@ -126,9 +135,11 @@ def _coerce(value, annotation, where: str):
         return float(value)
     if target is float and isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
         try:
-            return float(value)
+            value = float(value)
         except ValueError:
             pass
+    if target is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: must be a finite number, got {value!r}")
     if target is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, target) or (target is int and isinstance(value, bool)):

@@ -13,6 +13,7 @@ import csv
 import gzip
 import json
 import logging
+import os
 import sys
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -20,14 +21,15 @@ from itertools import chain
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from training.text import CleaningStats, fix_characters, split_article
+from training.io_utils import UserError
+from training.text import MAX_SENTENCE_WORDS, UNPUNCTUATED_WORDS, CleaningStats, fix_characters, split_article
 
 logger = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = {".txt", ".html", ".htm"}
 
 
-class InputError(ValueError):
+class InputError(UserError):
     """Bad user input; the message is one line naming the file and the problem."""
 
 
@@ -53,29 +55,42 @@ def _arabic_share(text: str) -> float:
     return sum("\u0600" <= c <= "\u06ff" for c in letters) / len(letters)
 
 
-def decode_bytes(data: bytes, source: str) -> str:
-    """Decode an article: BOMs first (UTF-8, UTF-16), then strict UTF-8, then Windows-1256.
+def decode_bytes(data: bytes, source: str, encoding: str = "auto") -> str:
+    """Decode an article's bytes.
 
-    Windows-1256 decodes almost any byte string, so it is accepted only when the result is
-    mostly Arabic letters; anything else (binary files, other code pages) is an InputError.
+    "auto": a BOM (UTF-8, UTF-16) decides; then UTF-16 without BOM, recognized by its pattern of
+    high bytes; then strict UTF-8. Bytes that are mostly UTF-8 but hold invalid sequences (a cut
+    or damaged file) are an InputError naming the byte offset, never silently re-read in another
+    code page. Windows-1256 is accepted only for bytes that are not UTF-8 and read as mostly Arabic
+    letters in it. Any other `encoding` is a codec name: decoded as asked, bad bytes replaced by
+    U+FFFD with a warning.
     """
+    if encoding != "auto":
+        text = data.decode(encoding, errors="replace").removeprefix("\ufeff")
+        if "\ufffd" in text:
+            logger.warning("%s: %d undecodable bytes replaced (decoded as %s as asked)", source, text.count("\ufffd"),
+                           encoding)
+        return text
     if data.startswith(codecs.BOM_UTF8):
         return _strict(data[len(codecs.BOM_UTF8):], "utf-8", source)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _strict(data, "utf-16", source)
+    utf16 = _bomless_utf16(data)
+    if utf16:
+        return _strict(data, utf16, source)
     if b"\x00" in data:
         raise InputError(f"{source}: looks like a binary file (NUL bytes), not a text article")
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = data.decode("cp1256")
-    except UnicodeDecodeError:
-        text = ""
-    if text and _arabic_share(text) >= 0.5:
+    except UnicodeDecodeError as err:
+        if _mostly_utf8(data):
+            raise InputError(f"{source}: invalid UTF-8 at byte {err.start} in otherwise UTF-8 text (a cut or damaged "
+                             f"file); repair it, or pass --encoding utf-8 to replace the bad bytes") from None
+    text = data.decode("cp1256", errors="replace")
+    if "\ufffd" not in text and _arabic_share(text) >= 0.5:
         return text
-    raise InputError(f"{source}: cannot decode: not UTF-8, UTF-16 with BOM or Windows-1256 Arabic text")
+    raise InputError(f"{source}: cannot decode: not UTF-8, UTF-16 or Windows-1256 Arabic text; "
+                     f"name its encoding with --encoding")
 
 
 def _strict(data: bytes, encoding: str, source: str) -> str:
@@ -83,6 +98,26 @@ def _strict(data: bytes, encoding: str, source: str) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as err:
         raise InputError(f"{source}: invalid {encoding} at byte {err.start}") from None
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """More valid multi-byte UTF-8 characters than invalid bytes: UTF-8 text with damage in it."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    return sum(1 for c in text if c > "\x7f") - bad > bad
+
+
+def _bomless_utf16(data: bytes) -> str | None:
+    """"utf-16-le"/"utf-16-be" when one byte of each pair is nearly always 0x00 or 0x06.
+
+    Those are the high bytes of ASCII (spaces, digits, punctuation) and of the Arabic block.
+    """
+    if len(data) < 4:
+        return None
+    for codec, high in (("utf-16-le", data[1::2]), ("utf-16-be", data[0::2])):
+        if (high.count(0) + high.count(6)) >= 0.9 * len(high) and high.count(0) + high.count(6) > 0:
+            return codec
+    return None
 
 
 class _ArticleHTML(HTMLParser):
@@ -137,12 +172,32 @@ def html_to_text(html: str) -> str:
 
 # --- articles -----------------------------------------------------------------------------
 
-def _folder_articles(root: Path) -> Iterator[Article]:
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES)
+def _article_files(root: Path) -> list[Path]:
+    """Article files under `root`, symlinked folders followed (each real folder once), sorted."""
+    files, seen = [], set()
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:  # a symlink back to a folder already read: do not loop
+            subfolders[:] = []
+            continue
+        seen.add(real)
+        files += [Path(folder) / n for n in names if Path(n).suffix.lower() in ARTICLE_SUFFIXES]
+    return sorted(p for p in files if p.is_file())
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise InputError(f"{path}: cannot read ({err.strerror or err})") from None
+
+
+def _folder_articles(root: Path, encoding: str) -> Iterator[Article]:
+    files = _article_files(root)
     if not files:
         raise InputError(f"{root}: no .txt or .html articles found in this folder")
     for path in files:
-        text = decode_bytes(path.read_bytes(), str(path))
+        text = decode_bytes(_read_bytes(path), str(path), encoding)
         if path.suffix.lower() in {".html", ".htm"}:
             text = html_to_text(text)
         yield Article(path.relative_to(root).as_posix(), text)
@@ -169,17 +224,21 @@ def _jsonl_rows(lines: Iterable[str], source: str) -> Iterator[dict]:
             raise InputError(f"{source}: line {number} is not valid JSON ({err.msg})") from None
 
 
-def _open_text(path: Path):
-    """Open a JSONL/CSV file (gzip-compressed when it ends in .gz) as text, honouring a BOM."""
+def _open_text(path: Path, encoding: str = "auto"):
+    """Open a JSONL/CSV file (gzip-compressed when it ends in .gz) as text: strict UTF-8 or UTF-16 by
+    its BOM, or the named `encoding` with bad bytes replaced."""
     opener = gzip.open if path.suffix.lower() == ".gz" else open
+    if encoding != "auto":
+        return opener(path, "rt", encoding=encoding, errors="replace", newline="")
     with opener(path, "rb") as fh:
         head = fh.read(4)
     encoding = "utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
     return opener(path, "rt", encoding=encoding, newline="")
 
 
-def iter_articles(path: str | Path) -> Iterator[Article]:
-    """Yield the articles of a folder, a .jsonl/.csv file or stdin (`-`), streaming."""
+def iter_articles(path: str | Path, encoding: str = "auto") -> Iterator[Article]:
+    """Yield the articles of a folder, a .jsonl/.csv file or stdin (`-`), streaming (see `decode_bytes`)."""
+    _check_encoding(encoding)
     if str(path) == "-":
         yield from _stdin_articles()
         return
@@ -187,30 +246,41 @@ def iter_articles(path: str | Path) -> Iterator[Article]:
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     if path.is_dir():
-        yield from _folder_articles(path)
+        yield from _folder_articles(path, encoding)
         return
     suffix = path.suffix.lower()
     if suffix == ".gz":
         suffix = Path(path.stem).suffix.lower()
     try:
         if suffix == ".jsonl":
-            with _open_text(path) as fh:
+            with _open_text(path, encoding) as fh:
                 yield from _row_articles(_jsonl_rows(fh, str(path)), str(path))
         elif suffix == ".csv":
-            with _open_text(path) as fh:
+            with _open_text(path, encoding) as fh:
                 reader = csv.DictReader(fh)
                 if not reader.fieldnames or "text" not in reader.fieldnames:
                     raise InputError(f"{path}: CSV has no 'text' column (columns: {reader.fieldnames})")
                 yield from _row_articles(reader, str(path))
         elif suffix in ARTICLE_SUFFIXES:
-            text = decode_bytes(path.read_bytes(), str(path))
+            text = decode_bytes(_read_bytes(path), str(path), encoding)
             yield Article(path.name, html_to_text(text) if suffix in {".html", ".htm"} else text)
         else:
             raise InputError(f"{path}: unsupported input; expected a folder, .jsonl, .csv, .txt or .html")
     except UnicodeDecodeError as err:
-        raise InputError(f"{path}: not valid UTF-8 text ({err.reason} at byte {err.start})") from None
+        raise InputError(f"{path}: not valid UTF-8 text ({err.reason} at byte {err.start} of its lines); "
+                         f"repair it, or pass --encoding with its real encoding") from None
     except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
         raise InputError(f"{path}: cannot read ({err})") from None
+
+
+def _check_encoding(encoding: str) -> None:
+    if encoding == "auto":
+        return
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(f"--encoding {encoding!r}: unknown encoding; use auto or a codec name such as utf-8, "
+                         f"utf-16 or cp1256") from None
 
 
 def _stdin_articles() -> Iterator[Article]:
@@ -225,30 +295,38 @@ def _stdin_articles() -> Iterator[Article]:
         yield from (Article(str(i), line) for i, line in enumerate(all_lines) if line.strip())
 
 
-def iter_sentences(
-    path: str | Path, presplit: bool = False, min_words: int = 3, stats: CleaningStats | None = None
-) -> Iterator[Sentence]:
+def iter_sentences(path: str | Path, presplit: bool = False, min_words: int = 3, stats: CleaningStats | None = None,
+                   encoding: str = "auto") -> Iterator[Sentence]:
     """Yield sentence records from an input; with `presplit`, each row/line is one sentence.
 
+    Sentence ids run on within a document id, so rows of one document spread over lines (and
+    articles that reuse an id, which are warned about) never repeat a (doc_id, sent_id) pair.
     Empty articles are skipped with a warning; an input with no text at all is an InputError.
     """
     stats = stats if stats is not None else CleaningStats()
-    found = False
-    next_presplit_id: dict[str, int] = {}  # rows of one document may be spread over lines
-    for article in iter_articles(path):
+    next_id: dict[str, int] = {}
+    reused = []
+    for article in iter_articles(path, encoding):
         if presplit:
             text = " ".join(fix_characters(article.text).split())
             sentences = [text] if text else []
         else:
+            before = stats.removed["unpunctuated_passage_cut"]
             sentences = split_article(article.text, min_words, stats)
+            if stats.removed["unpunctuated_passage_cut"] > before:
+                logger.warning("%s: article %s has passages of over %d words without sentence punctuation; cut into "
+                               "pieces of at most %d words", path, article.doc_id, UNPUNCTUATED_WORDS, MAX_SENTENCE_WORDS)
         if not sentences:
             logger.warning("%s: article %s has no text; skipped", path, article.doc_id)
             continue
-        found = True
-        first = next_presplit_id.get(article.doc_id, 0) if presplit else 0
+        if article.doc_id in next_id and not presplit:
+            reused.append(article.doc_id)
+        first = next_id.get(article.doc_id, 0)
         for offset, text in enumerate(sentences):
             yield Sentence(article.doc_id, first + offset, text)
-        if presplit:
-            next_presplit_id[article.doc_id] = first + len(sentences)
-    if not found:
+        next_id[article.doc_id] = first + len(sentences)
+    if not next_id:
         raise InputError(f"{path}: no text found in the input")
+    if reused:
+        logger.warning("%s: %d articles reuse the id of an earlier article (first: %r); articles with one id are one "
+                       "document (numbered on, and kept in one split)", path, len(reused), reused[0])

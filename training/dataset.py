@@ -23,11 +23,12 @@ import numpy as np
 from training.config import Config, save_config
 from training.corpus import iter_sentences
 from training.gold import load_gold
-from training.io_utils import atomic_dir, atomic_write_json, atomic_write_text
+from training.io_utils import atomic_write_json, atomic_write_text
 from training.label_model import LABEL_MODELS, aggregate
 from training.labeling import LABELS, LFApplier
 from training.lexicon import Lexicon
 from training.lf_report import build_report, render_markdown
+from training.outputs import output_folder
 from training.splits import SPLITS, assign_splits, check_split_positives, split_positives
 from training.text import CleaningStats
 
@@ -96,14 +97,15 @@ def _save_dataset(split_dir: Path, sizes: dict[str, int], out: Path) -> None:
 
 
 def build_dataset(input_path: str, output_dir: str, config: Config, presplit: bool = False,
-                  gold_file: str | None = None) -> BuildResult:
-    """Run the whole build and write the output folder atomically."""
+                  gold_file: str | None = None, overwrite: bool = False, encoding: str = "auto") -> BuildResult:
+    """Run the whole build and write the output folder atomically (see `training.outputs`)."""
     lexicon = Lexicon.load(config.data.lexicon or None)
     applier = LFApplier(lexicon=lexicon)
     stats = CleaningStats()
-    with atomic_dir(output_dir) as tmp:
+    with output_folder(output_dir, "build_dataset", [input_path, gold_file, config.data.lexicon], overwrite) as tmp:
         tmp_text = tmp / ".sentences.tmp.jsonl"
-        doc_codes, doc_names, votes = _stream_and_vote(input_path, presplit, config, applier, stats, tmp_text)
+        doc_codes, doc_names, votes = _stream_and_vote(input_path, presplit, config, applier, stats, tmp_text,
+                                                       encoding)
         probs_by_model = {m: aggregate(votes, applier.lfs, m) for m in LABEL_MODELS}
         probs = probs_by_model[config.data.label_model]
         hard = probs >= 0.5
@@ -129,7 +131,8 @@ def build_dataset(input_path: str, output_dir: str, config: Config, presplit: bo
     return BuildResult(n, n_docs, report["splits"]["documents"], report)
 
 
-def _stream_and_vote(input_path, presplit, config, applier, stats, tmp_text: Path, chunk_size: int = 10_000):
+def _stream_and_vote(input_path, presplit, config, applier, stats, tmp_text: Path, encoding: str = "auto",
+                     chunk_size: int = 10_000):
     """Stream sentences to `tmp_text` and vote on them in chunks.
 
     Only ~32 bytes per sentence stay in memory (an int32 document code and the int8 votes);
@@ -139,7 +142,7 @@ def _stream_and_vote(input_path, presplit, config, applier, stats, tmp_text: Pat
     doc_codes = array("i")
     votes_chunks, chunk = [], []
     with tmp_text.open("w", encoding="utf-8") as fh:
-        for s in iter_sentences(input_path, presplit, config.data.min_words, stats):
+        for s in iter_sentences(input_path, presplit, config.data.min_words, stats, encoding):
             fh.write(json.dumps({"doc_id": s.doc_id, "sent_id": s.sent_id, "text": s.text}, ensure_ascii=False) + "\n")
             doc_codes.append(codes.setdefault(s.doc_id, len(codes)))
             chunk.append(s.text)

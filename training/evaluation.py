@@ -15,10 +15,11 @@ import numpy as np
 
 from training.gold import check_gold_rows, read_jsonl, rebuild_corpus_gold
 from training.inference import EventClassifier
-from training.io_utils import UserError, atomic_dir, atomic_write_json, atomic_write_text
+from training.io_utils import UserError, atomic_write_json, atomic_write_text
 from training.label_model import aggregate
 from training.labeling import LABELS, LFApplier
 from training.metrics import multilabel_scores
+from training.outputs import check_output, output_folder
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,12 @@ def _plots(out: Path, results: dict, gold: np.ndarray, scores: np.ndarray, thres
 
 def _report_markdown(results: dict, data_file: str, model_id: str, thresholds: dict) -> str:
     lines = ["# Evaluation report\n", f"- data: `{data_file}` ({results['model']['sentences']} sentences)",
-             f"- model: `{model_id}`", "- thresholds: " + ", ".join(f"{k} {v:.2f}" for k, v in thresholds.items()), ""]
+             f"- model: `{model_id}`", "- thresholds: " + ", ".join(f"{k} {v:.2f}" for k, v in thresholds.items())]
+    missing = results["model"]["labels_without_gold"]
+    if missing:
+        lines.append(f"- no gold positive of {', '.join(missing)} in this file: "
+                     f"{'its F1 is' if len(missing) == 1 else 'their F1s are'} not measured and left out of macro F1")
+    lines.append("")
     for system in ("model", "rules", "baseline"):
         r = results[system]
         lines += [f"## {system}\n", "| label | precision | recall | F1 | support | ROC-AUC |", "|---|---|---|---|---|---|"]
@@ -106,8 +112,12 @@ def _report_markdown(results: dict, data_file: str, model_id: str, thresholds: d
 
 
 def evaluate_model(model_dir: str, data_file: str, output_dir: str | None = None,
-                   threshold: float | None = None, classifier: EventClassifier | None = None) -> dict:
+                   threshold: float | None = None, classifier: EventClassifier | None = None,
+                   overwrite: bool = False) -> dict:
     """Score model, rules and baseline on `data_file`; write the report folder if `output_dir`."""
+    inputs = [model_dir, data_file]
+    if output_dir is not None:
+        check_output(output_dir, "evaluate", inputs, overwrite)  # before the slow part
     rows = load_eval_rows(data_file)
     texts = [r["text"] for r in rows]
     gold = np.array([[label in r["labels"] for label in LABELS] for r in rows], dtype=bool)
@@ -132,8 +142,11 @@ def evaluate_model(model_dir: str, data_file: str, output_dir: str | None = None
     results["data_file"] = str(data_file)
     results["model_dir"] = str(model_dir)
     results["macro_f1"] = results["model"]["macro_f1"]
+    if results["model"]["labels_without_gold"]:
+        logger.warning("%s has no gold positive of %s: left out of macro F1", data_file,
+                       ", ".join(results["model"]["labels_without_gold"]))
     if output_dir is not None:
-        with atomic_dir(output_dir) as tmp:
+        with output_folder(output_dir, "evaluate", inputs, overwrite) as tmp:
             atomic_write_json(tmp / "metrics.json", results)
             atomic_write_text(tmp / "report.md", _report_markdown(results, str(data_file), str(model_dir), thresholds))
             _plots(tmp, results, gold, scores, clf.thresholds)

@@ -9,14 +9,17 @@ switch to a torch.compile'd model (see `compile`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from training.io_utils import UserError
+from training.io_utils import UserError, hub_id_problem
+from training.model_folder import check_model_folder, check_vocabulary
 from training.modeling import Preprocessor, thresholds_of
 from training.text import split_article
 
@@ -63,15 +66,29 @@ class ArticlePrediction:
     summary: dict[str, list[int]] = field(default_factory=dict)  # label -> indices of sentences with it
 
 
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
 def pick_device(device: str = "auto") -> str:
-    """"auto": CUDA, then Apple MPS, then CPU; anything else is passed through."""
+    """"auto": CUDA, then Apple MPS, then CPU; a named device must exist on this machine."""
     import torch
 
+    if not _DEVICE.match(device):
+        raise UserError(f"--device {device!r}: expected auto, cpu, cuda, cuda:N or mps")
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {device}: torch sees no CUDA GPU on this machine; use --device cpu or auto")
+        index, count = int(device.partition(":")[2] or 0), torch.cuda.device_count()
+        if index >= count:
+            raise UserError(f"--device {device}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}")
+    if device == "mps" and not mps:
+        raise UserError("--device mps: Apple's MPS backend is not available here; use --device cpu or auto")
     if device != "auto":
         return device
     if torch.cuda.is_available():
         return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+    if mps:
         return "mps"
     return "cpu"
 
@@ -106,6 +123,7 @@ class EventClassifier:
         self.compile_after = {True: 0, False: None, "auto": COMPILE_AFTER_SENTENCES if auto else None}[compile]
         self._sentences_seen = 0
         self._compiled = None
+        self.source: str | None = None  # the folder or Hub id it was loaded from (set by from_pretrained)
 
     @classmethod
     def from_pretrained(cls, path_or_hub_id: str, device: str = "auto", dtype=None, int8: bool = False,
@@ -119,27 +137,41 @@ class EventClassifier:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         path = Path(path_or_hub_id)
-        if path.exists() and not (path / "config.json").is_file():
-            raise UserError(f"{path}: not a model folder (no config.json)")
-        if not path.exists() and (path_or_hub_id.count("/") != 1 or path_or_hub_id.startswith((".", "/"))):
+        local_config = check_model_folder(path) if path.exists() else None
+        if local_config is None and hub_id_problem(path_or_hub_id):
             raise UserError(f"{path_or_hub_id}: no such model folder (and not a Hub id of the form owner/name)")
-        device = pick_device(device)
-        if int8 and device != "cpu":
+        if int8 and device not in ("auto", "cpu"):
             raise UserError("--int8 runs on the CPU only; use --device cpu")
+        device = "cpu" if int8 else pick_device(device)
         torch_dtype = _pick_dtype(device, dtype)
         try:
             tokenizer = AutoTokenizer.from_pretrained(path_or_hub_id)
             model = AutoModelForSequenceClassification.from_pretrained(path_or_hub_id, dtype=torch_dtype)
-        except OSError as err:
-            raise UserError(f"cannot load model {path_or_hub_id!r}: {str(err).splitlines()[0]}") from None
+        except (OSError, ValueError, RuntimeError) as err:
+            raise UserError(f"cannot load model {path_or_hub_id!r}: {str(err).splitlines()[0][:300]}") from None
+        if local_config is not None:
+            check_vocabulary(path, tokenizer, local_config)
         if int8:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         model.to(device)
         logger.info("model %s on %s (%s%s)", path_or_hub_id, device, str(torch_dtype).replace("torch.", ""),
                     ", int8 linear layers" if int8 else "")
         limit = max_length or min(getattr(tokenizer, "model_max_length", 512) or 512, 512)
-        return cls(model, tokenizer, Preprocessor.from_model_config(model.config), thresholds_of(model.config),
-                   device, limit, compile)
+        classifier = cls(model, tokenizer, Preprocessor.from_model_config(model.config),
+                         thresholds_of(model.config), device, limit, compile)
+        classifier.source = path_or_hub_id
+        return classifier
+
+    def fingerprint(self) -> dict:
+        """Identifies the model and its settings (for safe resumes): folder or Hub id, config and weight files."""
+        found = {"source": str(Path(self.source).resolve()) if self.source and Path(self.source).exists()
+                 else self.source, "int8": _is_quantized(self.model)}
+        if self.source and Path(self.source).is_dir():
+            for f in sorted(Path(self.source).glob("*.json")) + sorted(Path(self.source).glob("*.safetensors")):
+                st = f.stat()
+                found[f.name] = (hashlib.sha256(f.read_bytes()).hexdigest() if f.suffix == ".json"
+                                 else f"{st.st_size}:{st.st_mtime_ns}")
+        return found
 
     def default_batch_size(self) -> int:
         return DEFAULT_BATCH.get(self.device.split(":")[0], 32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -19,6 +20,42 @@ class UserError(Exception):
     """A problem the user can fix; printed as one line, exit code 2, no traceback."""
 
 
+# The Hub's rules for a repo id: OWNER/NAME, each of letters, digits, "-", "_" and ".", at most 96
+# characters, not starting or ending with "-" or ".", no "--" or "..", and NAME not ending in ".git".
+_HUB_PART = re.compile(r"^(?![-.])(?!.*(--|\.\.))[A-Za-z0-9_.-]{1,96}(?<![-.])$")
+
+
+def hub_id_problem(repo_id: str) -> str | None:
+    """Why `repo_id` is not a valid Hub model id (OWNER/NAME), or None when it is one."""
+    owner, sep, name = repo_id.partition("/")
+    if not sep or "/" in name:
+        return "expected the form OWNER/NAME"
+    if not _HUB_PART.match(owner) or not _HUB_PART.match(name):
+        return ("OWNER and NAME may hold letters, digits, '-', '_' and '.', up to 96 characters, "
+                "not start or end with '-' or '.', and not contain '--' or '..'")
+    if name.lower().endswith(".git"):
+        return "NAME may not end in '.git'"
+    return None
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it; done once, before any threads)."""
+    global _UMASK
+    if _UMASK is None:
+        _UMASK = os.umask(0o022)
+        os.umask(_UMASK)
+    return _UMASK
+
+
+_UMASK: int | None = None
+
+
+def follow_umask(path: str | Path, directory: bool = False) -> None:
+    """Give a temp file (0600) or folder (0700) the mode a plain open()/mkdir() would have given it,
+    so that a team sharing a folder can read each other's outputs."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write a file through a temp file in the same folder and rename it into place."""
     path = Path(path)
@@ -28,6 +65,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        follow_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -42,18 +80,20 @@ def atomic_write_json(path: str | Path, data) -> None:
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Build a folder under a temp name and move it to `path` only when the block succeeds.
 
-    An existing folder at `path` is replaced; on failure or Ctrl-C nothing at `path` changes.
+    An existing folder at `path` is replaced only after the new one is complete; on failure or
+    Ctrl-C nothing at `path` changes. Whether `path` may be replaced at all is the caller's
+    decision (`training.outputs.output_folder` is the policy the commands use).
     """
-    path = Path(path)
-    if not path.parent.exists():
+    path = Path(path).resolve()
+    if not path.parent.is_dir():
         raise UserError(f"{path}: the parent folder {path.parent} does not exist")
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
+        follow_umask(tmp, directory=True)
         yield tmp
         if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            path.rename(old)
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
+            path.rename(old / path.name)
             tmp.rename(path)
             shutil.rmtree(old, ignore_errors=True)
         else:
@@ -77,16 +117,35 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def run_cli(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> None:
-    """Run a script's main(): user errors become one line on stderr and exit 2, Ctrl-C exits 130."""
-    from training.config import ConfigError
-    from training.corpus import InputError
+    """Run a script's main(): every failure is one `error:` line on stderr, never a traceback.
 
+    User errors (bad input, config, paths) and operating-system errors (permissions, a full
+    disk) exit 2. Anything else is a bug: one line, exit 1, and the traceback in a log file
+    whose path the line gives. Ctrl-C exits 130.
+    """
     try:
         code = main(argv)
-    except (UserError, InputError, ConfigError) as err:
+    except UserError as err:
         print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as err:
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except Exception as err:  # noqa: BLE001 - the boundary: a bug becomes one line and a log
+        print(f"error: internal error ({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}); "
+              f"the traceback is in {_write_traceback()}; please report it", file=sys.stderr)
+        sys.exit(1)
     sys.exit(code or 0)
+
+
+def _write_traceback() -> str:
+    import traceback
+
+    fd, path = tempfile.mkstemp(prefix="event-classifier-error-", suffix=".log")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(" ".join(sys.argv) + "\n\n" + traceback.format_exc())
+    return path

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from training.io_utils import UserError, atomic_write_text
+from training.io_utils import UserError, atomic_write_text, hub_id_problem
 from training.labeling import LABELING_FUNCTIONS, LABELS
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "model_card.md"
@@ -130,7 +130,7 @@ def render_card(model_dir: str | Path, repo_id: str | None = None, local_path: s
         model_name=model_name, eval_results=eval_results or None, widget=[{"text": t} for t in WIDGET])
     if base == "tiny":
         base_text = "a small BERT trained from scratch (the offline `tiny` config; a test model, not for use)"
-    elif base.count("/") == 1 and not Path(base).exists():
+    elif hub_id_problem(base) is None and not Path(base).exists():
         base_text = f"[`{base}`](https://huggingface.co/{base})"
     else:
         base_text = f"`{base}`"

@@ -8,13 +8,14 @@ checkpoints, optimizer/scheduler/RNG state or trainer state. The upload is one c
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 from fnmatch import fnmatch
 from pathlib import Path
 
-from training.io_utils import UserError, atomic_dir
+from training.io_utils import UserError, hub_id_problem
 from training.model_card import validate_card, write_card
+from training.model_folder import check_model_folder, check_vocabulary
+from training.outputs import output_folder
 
 logger = logging.getLogger(__name__)
 
@@ -24,18 +25,23 @@ UPLOAD_PATTERNS = ["*.safetensors", "config.json", "tokenizer.json", "tokenizer_
                    "gold_eval.json"]
 NEVER = ["checkpoint-*", "optimizer.pt", "scheduler.pt", "rng_state*", "trainer_state.json", "training_args.bin",
          "*.bin", "*.pt", "*.pth"]
-_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+def _is_staged_upload(folder: Path) -> bool:
+    """An earlier dry run: a folder of allow-listed files only (it holds no marker: it is the upload set)."""
+    files = list(folder.iterdir())
+    return bool(files) and all(p.is_file() and any(fnmatch(p.name, pat) for pat in UPLOAD_PATTERNS) for p in files)
 
 
 def check_repo_id(repo_id: str) -> None:
-    if not _REPO_ID.match(repo_id) or ".." in repo_id or repo_id.endswith((".", "-")):
-        raise UserError(f"repo id {repo_id!r} is not of the form OWNER/NAME (letters, digits, '-', '_', '.')")
+    problem = hub_id_problem(repo_id)
+    if problem:
+        raise UserError(f"repo id {repo_id!r} is not valid on the Hub: {problem}")
 
 
 def files_to_upload(model_dir: Path) -> list[Path]:
     """The allow-listed files of a model folder (top level only: checkpoints live in subfolders)."""
-    if not (model_dir / "config.json").is_file():
-        raise UserError(f"{model_dir}: not a model folder (no config.json)")
+    if not model_dir.is_dir():
+        raise UserError(f"{model_dir}: no such model folder")
+    check_model_folder(model_dir)
     files = [p for p in sorted(model_dir.iterdir()) if p.is_file()
              and any(fnmatch(p.name, pat) for pat in UPLOAD_PATTERNS) and not any(fnmatch(p.name, n) for n in NEVER)]
     if not any(p.suffix == ".safetensors" for p in files):
@@ -54,27 +60,32 @@ def stage(model_dir: str | Path, target: Path, repo_id: str) -> list[str]:
     if "README.md" not in names:
         names.append("README.md")
     validate_card(target / "README.md")
-    _check_loads(target)
+    _check_loads(target, model_dir)
     return sorted(names)
 
 
-def _check_loads(folder: Path) -> None:
-    """The staged folder must load with plain transformers.pipeline and give scores for all labels."""
+def _check_loads(folder: Path, model_dir: Path) -> None:
+    """The staged copy of `model_dir` must load with plain transformers.pipeline and score every label.
+
+    Errors name `model_dir`: the staging folder is temporary and gone by the time the user reads them.
+    """
     from transformers import pipeline
 
     try:
         clf = pipeline("text-classification", model=str(folder), top_k=None, device="cpu")
         out = clf(["اختبار التحميل"])
     except Exception as err:  # noqa: BLE001 - any load failure means the folder is not publishable
-        raise UserError(f"{folder}: does not load with transformers.pipeline ({err})") from None
+        raise UserError(f"{model_dir}: does not load with transformers.pipeline "
+                        f"({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''})") from None
+    check_vocabulary(model_dir, clf.tokenizer, clf.model.config.to_dict())
     if not out or len(out[0]) != len(clf.model.config.id2label):
-        raise UserError(f"{folder}: pipeline output does not cover every label")
+        raise UserError(f"{model_dir}: pipeline output does not cover every label")
 
 
-def dry_run(model_dir: str, out_dir: str, repo_id: str) -> list[str]:
+def dry_run(model_dir: str, out_dir: str, repo_id: str, overwrite: bool = False) -> list[str]:
     """Write exactly what would be uploaded to `out_dir` (atomically) and validate it. No network."""
     check_repo_id(repo_id)
-    with atomic_dir(out_dir) as tmp:
+    with output_folder(out_dir, "publish", [model_dir], overwrite, is_own=_is_staged_upload) as tmp:
         names = stage(model_dir, tmp, repo_id)
     logger.info("dry run: %d files staged in %s: %s", len(names), out_dir, ", ".join(names))
     return names

@@ -11,6 +11,7 @@ atomic step. Checkpoints live beside it in `<model_dir>.run/`; Ctrl-C saves one 
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import signal
 from dataclasses import dataclass
@@ -19,10 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from training.config import Config, save_config
-from training.io_utils import UserError, atomic_dir, atomic_write_json
+from training.io_utils import UserError, atomic_write_json
 from training.labeling import LABELS
 from training.modeling import Preprocessor, create_model
 from training.metrics import multilabel_scores
+from training.outputs import check_not_an_input, check_output, output_folder
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +43,12 @@ def load_training_data(data_dir: str | Path):
         raise UserError(f"{data_dir}: not a built dataset (no sentences.jsonl or dataset/); run scripts/build_dataset.py first")
     from datasets import load_from_disk
 
-    data = load_from_disk(str(data_dir / "dataset"))
+    try:
+        data = load_from_disk(str(data_dir / "dataset"))
+    except Exception as err:  # noqa: BLE001 - datasets raises many types for a damaged folder
+        raise UserError(f"{data_dir / 'dataset'}: cannot be read as a dataset ({type(err).__name__}: "
+                        f"{str(err).splitlines()[0][:200] if str(err) else 'damaged'}); rebuild it with "
+                        f"scripts/build_dataset.py") from None
     if "train" not in data or len(data["train"]) == 0:
         raise UserError(f"{data_dir}: the training split is empty")
     if "validation" not in data or len(data["validation"]) == 0:
@@ -191,14 +198,16 @@ def _scores(trainer, dataset) -> tuple[np.ndarray, np.ndarray]:
     return output.label_ids, 1 / (1 + np.exp(-output.predictions))
 
 
-def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: bool = False) -> TrainResult:
+def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: bool = False,
+          overwrite: bool = False) -> TrainResult:
     """Fine-tune on a built dataset and write the model folder (see module docstring)."""
     from transformers import set_seed
 
     model_dir = Path(model_dir)
-    if not model_dir.parent.is_dir():
-        raise UserError(f"{model_dir}: the folder {model_dir.parent} does not exist")
+    inputs = [data_dir, config.model.name_or_path, config.card.gold_file]
+    check_output(model_dir, "train", inputs, overwrite)
     run_dir = model_dir.with_name(model_dir.name + ".run")
+    check_not_an_input(run_dir, inputs)
     data = load_training_data(data_dir)  # all data checks happen before any model is loaded
     if resume and not _last_checkpoint(run_dir):
         raise UserError(f"{run_dir}: no checkpoint to resume from; start without --resume")
@@ -212,7 +221,7 @@ def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: b
                   if config.training.pos_weight == "auto" else np.ones(len(LABELS)))
     interrupt = _interrupt_callback()
     trainer = _make_trainer(model, tokenizer, _training_arguments(config, run_dir), splits, pos_weight,
-                            config.training.early_stopping_patience, [interrupt])
+                            config.training.early_stopping_patience, [interrupt, _finite_loss_callback()])
     try:
         output = trainer.train(resume_from_checkpoint=_last_checkpoint(run_dir) if resume else None)
     finally:
@@ -221,7 +230,8 @@ def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: b
         logger.warning("training interrupted at step %d; checkpoint in %s; continue with --resume",
                        trainer.state.global_step, run_dir)
         return TrainResult(model_dir, {}, interrupted=True)
-    metrics = _finish(trainer, splits, config, model_dir, data_dir, output, pos_weight)
+    _check_finite(output.training_loss, trainer.state.global_step)
+    metrics = _finish(trainer, splits, config, model_dir, data_dir, output, pos_weight, inputs, overwrite)
     if trainer.is_world_process_zero():
         shutil.rmtree(run_dir, ignore_errors=True)  # the run succeeded; checkpoints are no longer needed
     return TrainResult(model_dir, metrics)
@@ -246,7 +256,26 @@ def _last_checkpoint(run_dir: Path) -> str | None:
     return get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None
 
 
-def _finish(trainer, splits, config: Config, model_dir: Path, data_dir, output, pos_weight) -> dict:
+def _check_finite(loss: float, step: int) -> None:
+    if not math.isfinite(loss):
+        raise UserError(f"the training loss became {loss} at step {step}; no model was written: lower "
+                        f"training.learning_rate (or use mixed_precision=no) and train again")
+
+
+def _finite_loss_callback():
+    """Stops a diverged run at its first logged non-finite loss instead of saving a NaN model."""
+    from transformers import TrainerCallback
+
+    class FiniteLoss(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                _check_finite(float(logs["loss"]), state.global_step)
+
+    return FiniteLoss()
+
+
+def _finish(trainer, splits, config: Config, model_dir: Path, data_dir, output, pos_weight, inputs,
+            overwrite: bool) -> dict:
     """Tune thresholds, measure, and write the model folder atomically (main process only)."""
     val_gold, val_scores = _scores(trainer, splits["validation"])
     thresholds = tune_thresholds(val_gold, val_scores)
@@ -263,7 +292,7 @@ def _finish(trainer, splits, config: Config, model_dir: Path, data_dir, output, 
         return metrics
     from training.model_card import write_card
 
-    with atomic_dir(model_dir) as tmp:
+    with output_folder(model_dir, "train", inputs, overwrite) as tmp:
         trainer.model.save_pretrained(tmp, safe_serialization=True)
         trainer.processing_class.save_pretrained(tmp)
         save_config(config, tmp / "training_config.yaml")

@@ -20,7 +20,10 @@ Args:
     label_names: optional list of label names (default: label_0, label_1, ...).
 Returns:
     per_label: {name: {precision, recall, f1, support, roc_auc}}, macro_f1, micro_f1,
-    subset_accuracy, hamming_loss.
+    subset_accuracy, hamming_loss, labels_without_gold.
+    macro_f1 averages the labels that have at least one gold positive: a label absent from the
+    references has no F1 to measure, and counting it as 0 would understate every system alike.
+    Those labels are listed in labels_without_gold.
 """
 
 
@@ -66,9 +69,11 @@ class MultilabelF1(evaluate.Metric):
         tp = int((pred & gold).sum())
         fp = int((pred & ~gold).sum())
         fn = int((~pred & gold).sum())
+        measured = [v["f1"] for v in per_label.values() if v["support"] > 0]
         return {
             "per_label": per_label,
-            "macro_f1": float(np.mean([v["f1"] for v in per_label.values()])) if per_label else 0.0,
+            "macro_f1": float(np.mean(measured)) if measured else 0.0,
+            "labels_without_gold": [name for name, v in per_label.items() if v["support"] == 0],
             "micro_f1": _safe_div(2 * tp, 2 * tp + fp + fn),
             "subset_accuracy": float((pred == gold).all(axis=1).mean()) if len(gold) else 0.0,
             "hamming_loss": float((pred != gold).mean()) if gold.size else 0.0,
