@@ -27,7 +27,7 @@ from typing import Iterator
 
 from tqdm.auto import tqdm
 
-from training.corpus import Sentence, iter_sentences
+from training.corpus import Sentence, article_files, iter_sentences
 from training.inference import EventClassifier
 from training.io_utils import UserError
 from training.outputs import check_not_an_input, check_output
@@ -153,7 +153,7 @@ def run_fingerprint(classifier: EventClassifier, input_path: str, options: dict,
 
 
 def _path_fingerprint(path: Path) -> str:
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    files = article_files(path) if path.is_dir() else [path]  # the files the run reads
     digest = hashlib.sha256(str(path.resolve()).encode())
     for f in files:
         st = f.stat()

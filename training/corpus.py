@@ -172,7 +172,7 @@ def html_to_text(html: str) -> str:
 
 # --- articles -----------------------------------------------------------------------------
 
-def _article_files(root: Path) -> list[Path]:
+def article_files(root: Path) -> list[Path]:
     """Article files under `root`, symlinked folders followed (each real folder once), sorted."""
     files, seen = [], set()
     for folder, subfolders, names in os.walk(root, followlinks=True):
@@ -193,7 +193,7 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _folder_articles(root: Path, encoding: str) -> Iterator[Article]:
-    files = _article_files(root)
+    files = article_files(root)
     if not files:
         raise InputError(f"{root}: no .txt or .html articles found in this folder")
     for path in files:

@@ -146,9 +146,14 @@ class EventClassifier:
         torch_dtype = _pick_dtype(device, dtype)
         try:
             tokenizer = AutoTokenizer.from_pretrained(path_or_hub_id)
-            model = AutoModelForSequenceClassification.from_pretrained(path_or_hub_id, dtype=torch_dtype)
+            model, loading = AutoModelForSequenceClassification.from_pretrained(
+                path_or_hub_id, dtype=torch_dtype, output_loading_info=True)
         except (OSError, ValueError, RuntimeError) as err:
             raise UserError(f"cannot load model {path_or_hub_id!r}: {str(err).splitlines()[0][:300]}") from None
+        missing = sorted(loading.get("missing_keys") or [])
+        if missing:  # transformers fills them with random values and only warns
+            raise UserError(f"{path_or_hub_id}: the weights lack {len(missing)} tensors the model needs (e.g. "
+                            f"{missing[0]}): not a fine-tuned classifier, or an incomplete copy")
         if local_config is not None:
             check_vocabulary(path, tokenizer, local_config)
         if int8:

@@ -126,20 +126,32 @@ def run_cli(main: Callable[[list[str] | None], int | None], argv: list[str] | No
     try:
         code = main(argv)
     except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
+        _report(f"error: {err}")
         sys.exit(2)
     except OSError as err:
         where = f"{err.filename}: " if err.filename else ""
-        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
+        _report(f"error: {where}{err.strerror or err}")
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
     except Exception as err:  # noqa: BLE001 - the boundary: a bug becomes one line and a log
-        print(f"error: internal error ({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}); "
-              f"the traceback is in {_write_traceback()}; please report it", file=sys.stderr)
+        _report(f"error: internal error ({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}); "
+                f"the traceback is in {_write_traceback()}; please report it")
         sys.exit(1)
     sys.exit(code or 0)
+
+
+def _report(line: str) -> None:
+    """Print the error on a line of its own: progress bars left open by the failure are closed first."""
+    try:
+        from tqdm import tqdm
+
+        for bar in list(getattr(tqdm, "_instances", [])):
+            bar.close()
+    except ImportError:
+        pass
+    print(line, file=sys.stderr)
 
 
 def _write_traceback() -> str:

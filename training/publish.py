@@ -75,8 +75,8 @@ def _check_loads(folder: Path, model_dir: Path) -> None:
         clf = pipeline("text-classification", model=str(folder), top_k=None, device="cpu")
         out = clf(["اختبار التحميل"])
     except Exception as err:  # noqa: BLE001 - any load failure means the folder is not publishable
-        raise UserError(f"{model_dir}: does not load with transformers.pipeline "
-                        f"({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''})") from None
+        reason = (str(err).splitlines() or [""])[0].replace(str(folder), str(model_dir))[:200]
+        raise UserError(f"{model_dir}: does not load with transformers.pipeline ({type(err).__name__}: {reason})") from None
     check_vocabulary(model_dir, clf.tokenizer, clf.model.config.to_dict())
     if not out or len(out[0]) != len(clf.model.config.id2label):
         raise UserError(f"{model_dir}: pipeline output does not cover every label")

@@ -135,6 +135,7 @@ def _training_arguments(config: Config, run_dir: Path):
         save_total_limit=max(t.save_total_limit, 1), logging_steps=t.logging_steps, report_to="none",
         train_sampling_strategy="group_by_length" if t.group_by_length else "random",
         dataloader_num_workers=t.dataloader_num_workers, disable_tqdm=False,
+        logging_nan_inf_filter=False,  # a diverged run must show (and stop on) its NaN loss, not hide it
         **precision,
     )
 
@@ -256,9 +257,10 @@ def _last_checkpoint(run_dir: Path) -> str | None:
     return get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None
 
 
-def _check_finite(loss: float, step: int) -> None:
-    if not math.isfinite(loss):
-        raise UserError(f"the training loss became {loss} at step {step}; no model was written: lower "
+def _check_finite(value: float, step: int, what: str = "loss") -> None:
+    if not math.isfinite(value):
+        name = {"loss": "training loss", "grad_norm": "gradient norm", "eval_loss": "validation loss"}[what]
+        raise UserError(f"the {name} became {value} at step {step}; no model was written: lower "
                         f"training.learning_rate (or use mixed_precision=no) and train again")
 
 
@@ -268,8 +270,9 @@ def _finite_loss_callback():
 
     class FiniteLoss(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
-            if logs and "loss" in logs:
-                _check_finite(float(logs["loss"]), state.global_step)
+            for key in ("loss", "grad_norm", "eval_loss"):
+                if logs and key in logs:
+                    _check_finite(float(logs[key]), state.global_step, key)
 
     return FiniteLoss()
 
