@@ -2,13 +2,18 @@
 """Benchmark text preparation and labeling on the ANT news corpus: articles/s and sentences/s per stage.
 
 Stages: read (decode JSON), clean+split, normalize+match (cue lexicon), label (all labeling
-functions and the label model), and the whole build_dataset. One process, one core.
+functions and the label model), one process; then the whole build_dataset command (a new process,
+start-up included) with 1 worker and with every usable core, against a floor: a bare regex split
+and one keyword-set pass over the same JSON lines.
 Example: python scripts/benchmark_text.py --corpus ../shared/data/ant_news_politics.jsonl.gz
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,9 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"{args.corpus}: corpus not found")
     from itertools import islice
 
-    from training.config import load_config
     from training.corpus import iter_articles
-    from training.dataset import build_dataset
+    from training.build_workers import usable_cores
     from training.label_model import aggregate
     from training.labeling import LFApplier
     from training.lexicon import tokenize
@@ -55,20 +59,70 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         source = args.corpus
         if args.limit:
-            import json
-
             source = str(Path(tmp) / "subset.jsonl")
             with open(source, "w", encoding="utf-8") as fh:
                 fh.writelines(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in articles)
-        _, t_build = timed(lambda: build_dataset(source, str(Path(tmp) / "out"), load_config()))
+        _, t_bare = timed(lambda: bare_pass(source))
+        cores = usable_cores()
+        builds = {w: whole_command(source, Path(tmp) / f"out{w}", w) for w in sorted({1, cores})}
+        single_start = time_to_first_sentence(Path(tmp))
     n_a, n_s = len(articles), len(sentences)
-    print(f"{n_a} articles, {n_s} sentences ({args.corpus})")
-    print(f"{'stage':<34}{'seconds':>9}{'articles/s':>12}{'sentences/s':>13}")
-    for name, t in [("read (decode JSON lines)", t_read), ("clean + split", t_split),
-                    ("normalize + match lexicon", t_match), ("label (all functions)", t_vote),
-                    ("label model (majority)", t_agg), ("whole build_dataset", t_build)]:
-        print(f"{name:<34}{t:>9.2f}{n_a / t:>12,.0f}{n_s / t:>13,.0f}")
+    print(f"{n_a} articles, {n_s} sentences ({args.corpus}); CPU: {cpu_name()}, {cores} usable cores")
+    print(f"{'stage':<52}{'seconds':>9}{'articles/s':>12}{'sentences/s':>13}")
+    rows = [("read (decode JSON lines)", t_read), ("clean + split", t_split),
+            ("normalize + match lexicon", t_match), ("label (all functions)", t_vote),
+            ("label model (majority)", t_agg), ("floor: bare regex split + one keyword set", t_bare)]
+    rows += [(f"whole build_dataset command, --workers {w}", t) for w, t in builds.items()]
+    for name, t in rows:
+        print(f"{name:<52}{t:>9.2f}{n_a / t:>12,.0f}{n_s / t:>13,.0f}")
+    fastest = min(builds.values())
+    print(f"--workers {cores} vs --workers 1: {builds[1] / builds[cores]:.2f}x; fastest whole command vs the floor: "
+          f"{fastest / t_bare:.1f}x the time")
+    print(f"a whole build of one short article (start-up included): {single_start:.2f} s")
     return 0
+
+
+# The floor's one list of words: the commonest cue stems of the three labels.
+BARE_WORDS = {"هجوم", "هجمات", "غارة", "غارات", "قصف", "انفجار", "تفجير", "اشتباكات", "مقتل", "قتل", "قتلى",
+              "جرحى", "مصرع", "إصابة", "انسحاب", "سحب", "القوات", "صاروخ", "مسلحين", "اغتيال"}
+_BARE_SPLIT = re.compile(r"[.!?؟\n]+")
+
+
+def bare_pass(source: str) -> int:
+    """Read the JSON lines, split on sentence punctuation, look each sentence's words up in one set."""
+    import gzip
+
+    hits = 0
+    with (gzip.open if source.endswith(".gz") else open)(source, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            for sentence in _BARE_SPLIT.split(json.loads(line)["text"]):
+                hits += not BARE_WORDS.isdisjoint(sentence.split())
+    return hits
+
+
+def whole_command(source: str, out: Path, workers: int) -> float:
+    """Seconds for `build_dataset.py` as a user runs it: a new process, start-up included."""
+    command = [sys.executable, str(Path(__file__).with_name("build_dataset.py")), "--input", source,
+               "--output", str(out), "--workers", str(workers)]
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise UserError(f"build_dataset failed: {result.stderr.strip().splitlines()[-1]}")
+    return time.perf_counter() - start
+
+
+def time_to_first_sentence(tmp: Path) -> float:
+    """Start-up cost: seconds for a whole build of one short article (imports included)."""
+    article = tmp / "one.txt"
+    article.write_text("قتل ثلاثة جنود في هجوم على قاعدة عسكرية. وأصيب خمسة آخرون بجروح.", encoding="utf-8")
+    return whole_command(str(article), tmp / "one_out", 1)
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").is_file() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
 
 
 if __name__ == "__main__":

@@ -295,38 +295,56 @@ def _stdin_articles() -> Iterator[Article]:
         yield from (Article(str(i), line) for i, line in enumerate(all_lines) if line.strip())
 
 
+def article_sentences(article: Article, presplit: bool, min_words: int, stats: CleaningStats,
+                      source: str | Path = "") -> list[str]:
+    """One article's sentences: cleaned and split, or (`presplit`) the whole text as one sentence."""
+    if presplit:
+        text = " ".join(fix_characters(article.text).split())
+        return [text] if text else []
+    before = stats.removed["unpunctuated_passage_cut"]
+    sentences = split_article(article.text, min_words, stats)
+    if stats.removed["unpunctuated_passage_cut"] > before:
+        logger.warning("%s: article %s has passages of over %d words without sentence punctuation; cut into "
+                       "pieces of at most %d words", source, article.doc_id, UNPUNCTUATED_WORDS, MAX_SENTENCE_WORDS)
+    return sentences
+
+
+class SentenceNumbering:
+    """Gives sentence ids in input order: they run on within a document id, so rows of one
+    document spread over lines (and articles that reuse an id, which are warned about) never
+    repeat a (doc_id, sent_id) pair. Empty articles are skipped with a warning."""
+
+    def __init__(self, source: str | Path, presplit: bool):
+        self.source, self.presplit = source, presplit
+        self.next_id: dict[str, int] = {}
+        self.reused: list[str] = []
+
+    def number(self, doc_id: str, sentences: list[str]) -> Iterator[Sentence]:
+        if not sentences:
+            logger.warning("%s: article %s has no text; skipped", self.source, doc_id)
+            return
+        if doc_id in self.next_id and not self.presplit:
+            self.reused.append(doc_id)
+        first = self.next_id.get(doc_id, 0)
+        self.next_id[doc_id] = first + len(sentences)
+        yield from (Sentence(doc_id, first + offset, text) for offset, text in enumerate(sentences))
+
+    def finish(self) -> None:
+        """Refuse an input with no text; warn about reused ids."""
+        if not self.next_id:
+            raise InputError(f"{self.source}: no text found in the input")
+        if self.reused:
+            logger.warning("%s: %d articles reuse the id of an earlier article (first: %r); articles with one id are "
+                           "one document (numbered on, and kept in one split)", self.source, len(self.reused),
+                           self.reused[0])
+
+
 def iter_sentences(path: str | Path, presplit: bool = False, min_words: int = 3, stats: CleaningStats | None = None,
                    encoding: str = "auto") -> Iterator[Sentence]:
-    """Yield sentence records from an input; with `presplit`, each row/line is one sentence.
-
-    Sentence ids run on within a document id, so rows of one document spread over lines (and
-    articles that reuse an id, which are warned about) never repeat a (doc_id, sent_id) pair.
-    Empty articles are skipped with a warning; an input with no text at all is an InputError.
-    """
+    """Yield sentence records from an input; with `presplit`, each row/line is one sentence (see
+    `SentenceNumbering` for ids, empty articles and reused ids)."""
     stats = stats if stats is not None else CleaningStats()
-    next_id: dict[str, int] = {}
-    reused = []
+    numbering = SentenceNumbering(path, presplit)
     for article in iter_articles(path, encoding):
-        if presplit:
-            text = " ".join(fix_characters(article.text).split())
-            sentences = [text] if text else []
-        else:
-            before = stats.removed["unpunctuated_passage_cut"]
-            sentences = split_article(article.text, min_words, stats)
-            if stats.removed["unpunctuated_passage_cut"] > before:
-                logger.warning("%s: article %s has passages of over %d words without sentence punctuation; cut into "
-                               "pieces of at most %d words", path, article.doc_id, UNPUNCTUATED_WORDS, MAX_SENTENCE_WORDS)
-        if not sentences:
-            logger.warning("%s: article %s has no text; skipped", path, article.doc_id)
-            continue
-        if article.doc_id in next_id and not presplit:
-            reused.append(article.doc_id)
-        first = next_id.get(article.doc_id, 0)
-        for offset, text in enumerate(sentences):
-            yield Sentence(article.doc_id, first + offset, text)
-        next_id[article.doc_id] = first + len(sentences)
-    if not next_id:
-        raise InputError(f"{path}: no text found in the input")
-    if reused:
-        logger.warning("%s: %d articles reuse the id of an earlier article (first: %r); articles with one id are one "
-                       "document (numbered on, and kept in one split)", path, len(reused), reused[0])
+        yield from numbering.number(article.doc_id, article_sentences(article, presplit, min_words, stats, path))
+    numbering.finish()

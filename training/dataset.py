@@ -11,6 +11,7 @@ memory: ~32 bytes per sentence, not the text.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from array import array
@@ -19,11 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from training.config import Config, save_config
-from training.corpus import iter_sentences
+from training.build_workers import ChunkSettings, labelled_chunks, merge_shards, write_shard
+from training.corpus import SentenceNumbering, iter_articles
 from training.gold import load_gold
-from training.io_utils import atomic_write_json, atomic_write_text
+from training.io_utils import UserError, atomic_write_json, atomic_write_text
 from training.label_model import LABEL_MODELS, aggregate
 from training.labeling import LABELS, LFApplier
 from training.lexicon import Lexicon
@@ -33,6 +36,9 @@ from training.splits import SPLITS, assign_splits, check_split_positives, split_
 from training.text import CleaningStats
 
 logger = logging.getLogger(__name__)
+
+
+SHARD_INFO = "shard.json"  # in a shard folder: which shard of which input, and the data settings it used
 
 
 @dataclass
@@ -50,108 +56,221 @@ def _doc_label_counts(doc_codes: np.ndarray, doc_names: list[str], hard: np.ndar
     return dict(zip(doc_names, counts))
 
 
-def _write_outputs(tmp_text: Path, probs: np.ndarray, splits: dict[str, str], out: Path) -> dict[str, int]:
-    """One pass over the streamed sentences: sentences.jsonl plus one JSONL per split."""
-    split_dir = out / ".splits"
-    split_dir.mkdir()
-    split_files = {s: (split_dir / f"{s}.jsonl").open("w", encoding="utf-8") for s in set(splits.values())}
-    sizes = {s: 0 for s in SPLITS if s in split_files}
-    try:
-        with tmp_text.open(encoding="utf-8") as src, (out / "sentences.jsonl").open("w", encoding="utf-8") as dst:
-            for line, p in zip(src, probs):
-                row = json.loads(line)
-                hard = [label for label, v in zip(LABELS, p) if v >= 0.5]
-                row["labels"] = hard
-                row["probs"] = {label: round(float(v), 4) for label, v in zip(LABELS, p)}
-                dst.write(json.dumps(row, ensure_ascii=False) + "\n")
-                split = splits[row["doc_id"]]
-                example = {"doc_id": row["doc_id"], "sent_id": row["sent_id"], "text": row["text"], "labels": hard,
-                           "targets": [row["probs"][label] for label in LABELS],
-                           "label_vector": [float(label in hard) for label in LABELS]}
-                split_files[split].write(json.dumps(example, ensure_ascii=False) + "\n")
-                sizes[split] += 1
-    finally:
-        for fh in split_files.values():
-            fh.close()
-    return sizes
+ARROW_BATCH_ROWS = 10_000  # rows per Arrow record batch: bounded memory, few batches
 
 
-def _split_rows(path: str):
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            yield json.loads(line)
+class _SplitWriter:
+    """One split's rows, written to an Arrow file in column batches; fingerprinted by content so
+    that equal data gives byte-equal files (by default `datasets` derives it from the random
+    temp folder's name)."""
+
+    def __init__(self, path: Path):
+        from datasets import Features, Sequence, Value
+        from datasets.arrow_writer import ArrowWriter
+
+        # Explicit types: a split whose sentences all have no label would otherwise get list<null>.
+        self.features = Features({"doc_id": Value("string"), "sent_id": Value("int64"), "text": Value("string"),
+                                  "labels": Sequence(Value("string")), "targets": Sequence(Value("float32")),
+                                  "label_vector": Sequence(Value("float32"))})
+        self.path, self.writer = path, ArrowWriter(features=self.features, path=str(path))
+        self.columns: dict[str, list] = {name: [] for name in self.features}
+        self.digest, self.rows = hashlib.sha256(), 0
+
+    def add(self, line: str, row: dict, labels: list[str], targets: list[float]) -> None:
+        self.digest.update(line.encode("utf-8"))
+        for name, value in (("doc_id", row["doc_id"]), ("sent_id", row["sent_id"]), ("text", row["text"]),
+                            ("labels", labels), ("targets", targets),
+                            ("label_vector", [float(label in labels) for label in LABELS])):
+            self.columns[name].append(value)
+        self.rows += 1
+        if len(self.columns["text"]) == ARROW_BATCH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.columns["text"]:
+            self.writer.write_batch(self.columns)
+            self.columns = {name: [] for name in self.features}
+
+    def close(self):
+        """The finished split as a `datasets.Dataset` on the memory-mapped file."""
+        from datasets import Dataset, DatasetInfo
+        from datasets.table import MemoryMappedTable
+
+        self._flush()
+        self.writer.finalize()
+        self.writer.close()
+        return Dataset(MemoryMappedTable.from_file(str(self.path)), info=DatasetInfo(features=self.features),
+                       fingerprint=self.digest.hexdigest()[:16])
 
 
-def _save_dataset(split_dir: Path, sizes: dict[str, int], out: Path) -> None:
-    """Turn the per-split JSONL files into a saved DatasetDict, in bounded batches of rows."""
-    from datasets import Dataset, DatasetDict, Features, Sequence, Value
+def _write_outputs(tmp_text: Path, probs: np.ndarray, split_of_sentence: np.ndarray, out: Path) -> dict[str, int]:
+    """One pass over the streamed sentences: sentences.jsonl, and the DatasetDict in `out/dataset`.
 
-    # Explicit types: a split whose sentences all have no label would otherwise get list<null>.
-    features = Features({"doc_id": Value("string"), "sent_id": Value("int64"), "text": Value("string"),
-                         "labels": Sequence(Value("string")), "targets": Sequence(Value("float32")),
-                         "label_vector": Sequence(Value("float32"))})
-    splits = {s: Dataset.from_generator(_split_rows, gen_kwargs={"path": str(split_dir / f"{s}.jsonl")},
-                                        features=features, cache_dir=str(split_dir / ".cache"))
-              for s in SPLITS if s in sizes}
-    DatasetDict(splits).save_to_disk(str(out))
+    Each row is parsed once; its sentences.jsonl line extends the streamed line (whose fields
+    come first), which gives the same bytes as dumping the whole row.
+    """
+    from datasets import DatasetDict
+
+    (out / ".splits").mkdir()
+    writers = {s: _SplitWriter(out / ".splits" / f"{s}.arrow") for s in SPLITS if (split_of_sentence == s).any()}
+    with tmp_text.open(encoding="utf-8") as src, (out / "sentences.jsonl").open("w", encoding="utf-8") as dst:
+        for line, p, split in zip(src, probs, split_of_sentence):
+            labels = [label for label, v in zip(LABELS, p) if v >= 0.5]
+            targets = [round(float(v), 4) for v in p]
+            line = (f'{line[:-2]}, "labels": {json.dumps(labels)}, '
+                    f'"probs": {json.dumps(dict(zip(LABELS, targets)))}}}\n')
+            dst.write(line)
+            writers[split].add(line, json.loads(line), labels, targets)
+    DatasetDict({s: w.close() for s, w in writers.items()}).save_to_disk(str(out / "dataset"))
+    shutil.rmtree(out / ".splits")
+    return {s: w.rows for s, w in writers.items()}
 
 
 def build_dataset(input_path: str, output_dir: str, config: Config, presplit: bool = False,
-                  gold_file: str | None = None, overwrite: bool = False, encoding: str = "auto") -> BuildResult:
-    """Run the whole build and write the output folder atomically (see `training.outputs`)."""
+                  gold_file: str | None = None, overwrite: bool = False, encoding: str = "auto",
+                  workers: int = 1) -> BuildResult:
+    """Run the whole build with `workers` processes and write the output folder atomically (see
+    `training.outputs`). The output is the same, byte for byte, for any number of workers."""
+    settings = _chunk_settings(config, presplit, input_path)
+    inputs = [input_path, gold_file, config.data.lexicon]
+    with output_folder(output_dir, "build_dataset", inputs, overwrite) as tmp:
+        chunks = labelled_chunks(iter_articles(input_path, encoding), settings, workers)
+        result = _build_from_chunks(chunks, input_path, presplit, config, gold_file, tmp)
+    logger.info("wrote %d sentences from %d documents to %s", result.sentences, result.documents, output_dir)
+    return result
+
+
+def build_shard(input_path: str, shard_dir: str, config: Config, shard: tuple[int, int], presplit: bool = False,
+                encoding: str = "auto", workers: int = 1, overwrite: bool = False) -> None:
+    """Split and label shard K of N of the input (its chunks K, K+N, ...) into `shard_dir`."""
+    settings = _chunk_settings(config, presplit, input_path)
+    with output_folder(shard_dir, "build_dataset_shard", [input_path, config.data.lexicon], overwrite) as tmp:
+        count = write_shard(labelled_chunks(iter_articles(input_path, encoding), settings, workers, shard), tmp)
+        atomic_write_json(tmp / SHARD_INFO, {"shard": list(shard), "input": str(input_path), "presplit": presplit,
+                                             "min_words": config.data.min_words, "lexicon": config.data.lexicon})
+    logger.info("shard %d/%d: %d chunks of %s in %s", shard[0], shard[1], count, input_path, shard_dir)
+
+
+def merge_dataset(shard_dirs: list[str], output_dir: str, config: Config, gold_file: str | None = None,
+                  overwrite: bool = False) -> BuildResult:
+    """Merge the shard folders 0..N-1 of one input into the dataset a single build would write."""
+    infos = [_shard_info(Path(d)) for d in shard_dirs]
+    first = infos[0]
+    for d, info in zip(shard_dirs, infos):
+        same = {k: info[k] for k in ("input", "presplit", "min_words", "lexicon")} == \
+            {"input": first["input"], "presplit": first["presplit"], "min_words": config.data.min_words,
+             "lexicon": config.data.lexicon}
+        if not same or info["shard"] != [shard_dirs.index(d), len(shard_dirs)]:
+            raise UserError(f"{d}: not shard {shard_dirs.index(d)}/{len(shard_dirs)} of the same input and data "
+                            f"config (data.min_words, data.lexicon) as the others and this merge")
+    inputs = [*shard_dirs, gold_file, config.data.lexicon]
+    with output_folder(output_dir, "build_dataset", inputs, overwrite) as tmp:
+        chunks = merge_shards([Path(d) for d in shard_dirs])
+        result = _build_from_chunks(chunks, first["input"], first["presplit"], config, gold_file, tmp)
+    logger.info("merged %d shards: %d sentences from %d documents in %s", len(shard_dirs), result.sentences,
+                result.documents, output_dir)
+    return result
+
+
+def build_across_processes(input_path: str, output_dir: str, config: Config, rank: int, world_size: int,
+                           presplit: bool = False, gold_file: str | None = None, overwrite: bool = False,
+                           encoding: str = "auto", workers: int = 1, poll_seconds: float = 1.0) -> BuildResult | None:
+    """One process's part of a build under `accelerate launch` (or any launcher that sets RANK and
+    WORLD_SIZE): every process writes shard RANK/WORLD_SIZE into OUTPUT.shards/, then the main
+    process (rank 0) waits for all of them, merges them into OUTPUT and removes OUTPUT.shards/.
+    The shard folder must be on storage all processes share (one machine, or a shared filesystem)."""
+    from training.outputs import check_output
+
+    if rank == 0:
+        check_output(output_dir, "build_dataset", [input_path, gold_file, config.data.lexicon], overwrite)
+    root = Path(output_dir).with_name(Path(output_dir).name + ".shards")
+    root.mkdir(exist_ok=True)
+    folders = [root / str(k) for k in range(world_size)]
+    try:
+        build_shard(input_path, str(folders[rank]), config, (rank, world_size), presplit, encoding, workers,
+                    overwrite=True)  # only an earlier shard of this command is replaced (marker)
+    except BaseException as err:
+        (root / f"{rank}.failed").write_text(str(err) or type(err).__name__, encoding="utf-8")
+        raise
+    if rank != 0:
+        return None
+    _wait_for_shards(root, folders, poll_seconds)
+    result = merge_dataset([str(f) for f in folders], output_dir, config, gold_file, overwrite)
+    shutil.rmtree(root)
+    return result
+
+
+def _wait_for_shards(root: Path, folders: list[Path], poll_seconds: float) -> None:
+    """Block until every shard folder is complete (it appears only then), or one has failed."""
+    import time
+
+    while not all((f / SHARD_INFO).is_file() for f in folders):
+        failed = sorted(root.glob("*.failed"))
+        if failed:
+            raise UserError(f"{failed[0]}: shard {failed[0].stem} failed ({failed[0].read_text('utf-8')[:200]}); "
+                            f"nothing was merged")
+        time.sleep(poll_seconds)
+
+
+def _shard_info(folder: Path) -> dict:
+    try:
+        return json.loads((folder / SHARD_INFO).read_text("utf-8"))
+    except (OSError, ValueError):
+        raise UserError(f"{folder}: not a shard folder written by build_dataset.py --shard") from None
+
+
+def _chunk_settings(config: Config, presplit: bool, source) -> ChunkSettings:
+    return ChunkSettings(presplit, config.data.min_words, config.data.lexicon, str(source))
+
+
+def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file, tmp: Path) -> BuildResult:
+    """Everything after labeling: label model, document splits, sentences.jsonl, dataset, report."""
     lexicon = Lexicon.load(config.data.lexicon or None)
     applier = LFApplier(lexicon=lexicon)
     stats = CleaningStats()
-    with output_folder(output_dir, "build_dataset", [input_path, gold_file, config.data.lexicon], overwrite) as tmp:
-        tmp_text = tmp / ".sentences.tmp.jsonl"
-        doc_codes, doc_names, votes = _stream_and_vote(input_path, presplit, config, applier, stats, tmp_text,
-                                                       encoding)
-        probs_by_model = {m: aggregate(votes, applier.lfs, m) for m in LABEL_MODELS}
-        probs = probs_by_model[config.data.label_model]
-        hard = probs >= 0.5
-        doc_labels = _doc_label_counts(doc_codes, doc_names, hard)
-        splits = assign_splits(doc_labels, config.data.validation_fraction, config.data.test_fraction,
-                               config.training.seed)
-        check_split_positives(doc_labels, splits, LABELS)
-        sizes = _write_outputs(tmp_text, probs, splits, tmp)
-        tmp_text.unlink()
-        _save_dataset(tmp / ".splits", sizes, tmp / "dataset")
-        shutil.rmtree(tmp / ".splits")
-        report = _labeling_report(votes, applier, probs_by_model, config, gold_file, lexicon)
-        report["text_preparation"] = dict(stats.removed)
-        split_of_sentence = np.array([splits[d] for d in doc_names])[doc_codes]
-        report["splits"] = {"sentences": sizes,
-                            "documents": {s: sum(1 for v in splits.values() if v == s) for s in sizes},
-                            "positives": split_positives(hard, split_of_sentence)}
-        atomic_write_json(tmp / "lf_report.json", report)
-        atomic_write_text(tmp / "lf_report.md", render_markdown(report) + _splits_markdown(report))
-        save_config(config, tmp / "build_config.yaml")
-        n, n_docs = len(doc_codes), len(doc_names)
-    logger.info("wrote %d sentences from %d documents to %s", n, n_docs, output_dir)
-    return BuildResult(n, n_docs, report["splits"]["documents"], report)
+    tmp_text = tmp / ".sentences.tmp.jsonl"
+    doc_codes, doc_names, votes = _stream_sentences(chunks, source, presplit, stats, tmp_text)
+    probs_by_model = {m: aggregate(votes, applier.lfs, m) for m in LABEL_MODELS}
+    probs = probs_by_model[config.data.label_model]
+    hard = probs >= 0.5
+    doc_labels = _doc_label_counts(doc_codes, doc_names, hard)
+    splits = assign_splits(doc_labels, config.data.validation_fraction, config.data.test_fraction,
+                           config.training.seed)
+    check_split_positives(doc_labels, splits, LABELS)
+    split_of_sentence = np.array([splits[d] for d in doc_names])[doc_codes]
+    sizes = _write_outputs(tmp_text, probs, split_of_sentence, tmp)
+    tmp_text.unlink()
+    report = _labeling_report(votes, applier, probs_by_model, config, gold_file, lexicon)
+    report["text_preparation"] = dict(stats.removed)
+    report["splits"] = {"sentences": sizes,
+                        "documents": {s: sum(1 for v in splits.values() if v == s) for s in sizes},
+                        "positives": split_positives(hard, split_of_sentence)}
+    atomic_write_json(tmp / "lf_report.json", report)
+    atomic_write_text(tmp / "lf_report.md", render_markdown(report) + _splits_markdown(report))
+    save_config(config, tmp / "build_config.yaml")
+    return BuildResult(len(doc_codes), len(doc_names), report["splits"]["documents"], report)
 
 
-def _stream_and_vote(input_path, presplit, config, applier, stats, tmp_text: Path, encoding: str = "auto",
-                     chunk_size: int = 10_000):
-    """Stream sentences to `tmp_text` and vote on them in chunks.
+def _stream_sentences(chunks, source, presplit: bool, stats: CleaningStats, tmp_text: Path):
+    """Number the labelled chunks' sentences in input order and stream them to `tmp_text`.
 
     Only ~32 bytes per sentence stay in memory (an int32 document code and the int8 votes);
     the text goes to disk.
     """
+    numbering = SentenceNumbering(source, presplit)
     codes: dict[str, int] = {}
     doc_codes = array("i")
-    votes_chunks, chunk = [], []
+    votes_chunks = []
     with tmp_text.open("w", encoding="utf-8") as fh:
-        for s in iter_sentences(input_path, presplit, config.data.min_words, stats, encoding):
-            fh.write(json.dumps({"doc_id": s.doc_id, "sent_id": s.sent_id, "text": s.text}, ensure_ascii=False) + "\n")
-            doc_codes.append(codes.setdefault(s.doc_id, len(codes)))
-            chunk.append(s.text)
-            if len(chunk) == chunk_size:
-                votes_chunks.append(applier.apply(chunk))
-                chunk = []
-                logger.info("read and labelled %d sentences", len(doc_codes))
-    if chunk:
-        votes_chunks.append(applier.apply(chunk))
+        for chunk in tqdm(chunks, desc="splitting and labeling", unit="chunk", mininterval=2.0):
+            stats.removed.update(chunk.removed)
+            votes_chunks.append(chunk.votes)
+            for doc_id, sentences in zip(chunk.doc_ids, chunk.sentences):
+                for s in numbering.number(doc_id, sentences):
+                    fh.write(json.dumps({"doc_id": s.doc_id, "sent_id": s.sent_id, "text": s.text},
+                                        ensure_ascii=False) + "\n")
+                    doc_codes.append(codes.setdefault(s.doc_id, len(codes)))
+    numbering.finish()
     return np.frombuffer(doc_codes, dtype=np.int32), list(codes), np.concatenate(votes_chunks)
 
 

@@ -35,6 +35,22 @@ def majority_proba(votes: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.divide(pos, total, out=np.zeros_like(pos, dtype=float), where=total > 0)
 
 
+def _unique_rows(votes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`np.unique(votes, axis=0, return_inverse=True, return_counts=True)`, ~10x faster.
+
+    Votes are -1/0/1, so each row packs into one int64 (2 bits per function, first function
+    most significant); sorting those keys orders the rows exactly as np.unique(axis=0) does.
+    """
+    if votes.shape[1] > 31:
+        patterns, inverse, counts = np.unique(votes, axis=0, return_inverse=True, return_counts=True)
+        return patterns, inverse.ravel(), counts
+    keys = np.zeros(len(votes), dtype=np.int64)
+    for column in votes.T:
+        keys = keys * 4 + (column.astype(np.int64) + 1)
+    _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+    return votes[first], inverse.ravel(), counts
+
+
 def _one_hot(votes: np.ndarray) -> np.ndarray:
     """[n, m] votes -> [n, m, 3] indicators over (abstain, yes, no)."""
     return np.stack([votes == s for s in _STATES], axis=-1).astype(float)
@@ -67,8 +83,7 @@ class NaiveBayesEM:
     def fit(self, votes: np.ndarray, init_proba: np.ndarray) -> "NaiveBayesEM":
         # EM runs over the distinct vote patterns (a few hundred even for 10^5 sentences),
         # each weighted by how often it occurs.
-        patterns, inverse, counts = np.unique(votes, axis=0, return_inverse=True, return_counts=True)
-        inverse = inverse.ravel()
+        patterns, inverse, counts = _unique_rows(votes)
         onehot = _one_hot(patterns).reshape(len(patterns), -1)  # [p, m*3]
         prior = self._prior()
         init = np.bincount(inverse, weights=np.clip(init_proba, 0.01, 0.99), minlength=len(patterns)) / counts
@@ -91,8 +106,8 @@ class NaiveBayesEM:
         return 1.0 / (1.0 + np.exp(np.clip(log_neg - log_pos, -50, 50)))
 
     def predict_proba(self, votes: np.ndarray) -> np.ndarray:
-        patterns, inverse = np.unique(votes, axis=0, return_inverse=True)
-        return self._posterior(_one_hot(patterns).reshape(len(patterns), -1))[inverse.ravel()]
+        patterns, inverse, _ = _unique_rows(votes)
+        return self._posterior(_one_hot(patterns).reshape(len(patterns), -1))[inverse]
 
 
 def aggregate(votes: np.ndarray, lfs: list[LabelingFunction], method: str = "majority",
