@@ -72,6 +72,7 @@ def many_articles(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_resume_after_a_kill_loses_and_duplicates_nothing(chain, tmp_path, many_articles):
     reference = tmp_path / "reference.jsonl"
     assert run_script("predict.py", "--model", chain["model"], "--input", many_articles, "--output", reference).returncode == 0
@@ -97,6 +98,7 @@ def test_resume_after_a_kill_loses_and_duplicates_nothing(chain, tmp_path, many_
     assert not partial.exists()
 
 
+@pytest.mark.slow
 def test_two_processes_with_accelerate_give_the_single_process_output(chain, tmp_path, many_articles):
     reference = tmp_path / "reference.jsonl"
     assert run_script("predict.py", "--model", chain["model"], "--input", many_articles, "--output", reference).returncode == 0

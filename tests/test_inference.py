@@ -85,6 +85,7 @@ def test_bad_model_paths_are_one_clear_error(path, message):
         EventClassifier.from_pretrained(path)
 
 
+@pytest.mark.slow
 def test_compile_auto_switches_to_the_compiled_model_with_the_same_scores(chain, classifier, monkeypatch):
     import training.inference as inference
 

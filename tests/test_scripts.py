@@ -25,6 +25,7 @@ def test_unknown_config_key_is_one_line(chain, tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.slow
 def test_whole_chain_rows_match(chain, tmp_path):
     """build -> train -> evaluate -> predict -> publish (dry run) on the seeds with the tiny config."""
     assert run_script("evaluate.py", "--model", chain["model"], "--data", ROOT / "seeds" / "gold.jsonl",

@@ -68,6 +68,7 @@ def test_positive_weights_and_threshold_tuning():
     assert thresholds["attack"] in (0.25, 0.3) and thresholds["casualty"] == 0.5 and thresholds["withdrawal_talks"] == 0.5
 
 
+@pytest.mark.slow
 def test_ctrl_c_leaves_a_resumable_checkpoint_and_resume_finishes(chain, tmp_path):
     out = tmp_path / "model"
     run_dir = tmp_path / "model.run"
@@ -129,6 +130,7 @@ def test_unreachable_hub_from_the_command_line(tmp_path, chain):
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.slow
 def test_a_local_folder_of_arabert_base_shape_trains(tmp_path, chain):
     from training.local_bert import build_local_bert
 
