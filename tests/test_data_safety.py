@@ -423,3 +423,20 @@ def test_7_outputs_follow_the_umask(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert out.stat().st_mode & 0o777 == 0o750
     assert {f.stat().st_mode & 0o777 for f in out.rglob("*") if f.is_file()} == {0o640}
+
+
+# Every failure: one line. A bug is one line too, with its traceback kept in a log -----------
+
+def test_an_internal_error_is_one_line_with_the_path_of_its_traceback(capsys):
+    def main(argv):
+        raise KeyError("a bug")
+
+    with pytest.raises(SystemExit) as exited:
+        run_cli(main, [])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert exited.value.code == 1 and len(lines) == 1 and "Traceback" not in err
+    assert lines[0].startswith("error: internal error (KeyError: 'a bug')")
+    log = Path(lines[0].split("the traceback is in ")[1].split(";")[0])
+    assert "Traceback" in log.read_text() and "raise KeyError" in log.read_text()
+    log.unlink()

@@ -5,8 +5,8 @@ Outputs (all in one folder, which appears only when everything succeeded):
 - `dataset/`: a `datasets.DatasetDict` (train / validation [/ test]), split by document.
 - `lf_report.md` and `lf_report.json`: the labeling report; `build_config.yaml`.
 
-Sentences stream to a temp file while only document codes and the int8 vote matrix stay in
-memory: ~32 bytes per sentence, not the text.
+Sentences stream to a temp file while only document codes, sentence ids and the int8 vote
+matrix stay in memory: ~36 bytes per sentence, not the text.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from array import array
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -103,24 +104,22 @@ class _SplitWriter:
                        fingerprint=self.digest.hexdigest()[:16])
 
 
-def _write_outputs(tmp_text: Path, probs: np.ndarray, split_of_sentence: np.ndarray, out: Path) -> dict[str, int]:
-    """One pass over the streamed sentences: sentences.jsonl, and the DatasetDict in `out/dataset`.
-
-    Each row is parsed once; its sentences.jsonl line extends the streamed line (whose fields
-    come first), which gives the same bytes as dumping the whole row.
-    """
+def _write_outputs(stream: "_SentenceStream", probs: np.ndarray, split_of_sentence: np.ndarray,
+                   out: Path) -> dict[str, int]:
+    """One pass over the streamed sentences: sentences.jsonl, and the DatasetDict in `out/dataset`."""
     from datasets import DatasetDict
 
     (out / ".splits").mkdir()
     writers = {s: _SplitWriter(out / ".splits" / f"{s}.arrow") for s in SPLITS if (split_of_sentence == s).any()}
-    with tmp_text.open(encoding="utf-8") as src, (out / "sentences.jsonl").open("w", encoding="utf-8") as dst:
-        for line, p, split in zip(src, probs, split_of_sentence):
+    with (out / "sentences.jsonl").open("w", encoding="utf-8") as dst:
+        for (doc_id, sent_id, text), p, split in zip(stream.rows(), probs, split_of_sentence):
             labels = [label for label, v in zip(LABELS, p) if v >= 0.5]
             targets = [round(float(v), 4) for v in p]
-            line = (f'{line[:-2]}, "labels": {json.dumps(labels)}, '
-                    f'"probs": {json.dumps(dict(zip(LABELS, targets)))}}}\n')
+            row = {"doc_id": doc_id, "sent_id": sent_id, "text": text, "labels": labels,
+                   "probs": dict(zip(LABELS, targets))}
+            line = json.dumps(row, ensure_ascii=False) + "\n"
             dst.write(line)
-            writers[split].add(line, json.loads(line), labels, targets)
+            writers[split].add(line, row, labels, targets)
     DatasetDict({s: w.close() for s, w in writers.items()}).save_to_disk(str(out / "dataset"))
     shutil.rmtree(out / ".splits")
     return {s: w.rows for s, w in writers.items()}
@@ -228,8 +227,8 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     lexicon = Lexicon.load(config.data.lexicon or None)
     applier = LFApplier(lexicon=lexicon)
     stats = CleaningStats()
-    tmp_text = tmp / ".sentences.tmp.jsonl"
-    doc_codes, doc_names, votes = _stream_sentences(chunks, source, presplit, stats, tmp_text)
+    stream, votes = _stream_sentences(chunks, source, presplit, stats, tmp / ".sentences.tmp.txt")
+    doc_codes, doc_names = stream.codes(), stream.doc_names
     probs_by_model = {m: aggregate(votes, applier.lfs, m) for m in LABEL_MODELS}
     probs = probs_by_model[config.data.label_model]
     hard = probs >= 0.5
@@ -238,8 +237,8 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
                            config.training.seed)
     check_split_positives(doc_labels, splits, LABELS)
     split_of_sentence = np.array([splits[d] for d in doc_names])[doc_codes]
-    sizes = _write_outputs(tmp_text, probs, split_of_sentence, tmp)
-    tmp_text.unlink()
+    sizes = _write_outputs(stream, probs, split_of_sentence, tmp)
+    stream.path.unlink()
     report = _labeling_report(votes, applier, probs_by_model, config, gold_file, lexicon)
     report["text_preparation"] = dict(stats.removed)
     report["splits"] = {"sentences": sizes,
@@ -251,27 +250,45 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     return BuildResult(len(doc_codes), len(doc_names), report["splits"]["documents"], report)
 
 
-def _stream_sentences(chunks, source, presplit: bool, stats: CleaningStats, tmp_text: Path):
-    """Number the labelled chunks' sentences in input order and stream them to `tmp_text`.
+class _SentenceStream:
+    """The build's sentences in input order: their text on disk, one per line (a sentence never
+    holds a newline: it comes from splitting lines), and per sentence only an int32 document code
+    and an int32 sentence id in memory (with the int8 votes: ~36 bytes a sentence)."""
 
-    Only ~32 bytes per sentence stay in memory (an int32 document code and the int8 votes);
-    the text goes to disk.
-    """
+    def __init__(self, path: Path):
+        self.path = path
+        self.doc_names: list[str] = []
+        self.doc_codes, self.sent_ids = array("i"), array("i")
+
+    def rows(self) -> Iterator[tuple[str, int, str]]:
+        """(doc_id, sent_id, text) of every sentence, in order."""
+        with self.path.open(encoding="utf-8", newline="\n") as fh:
+            for code, sent_id, line in zip(self.doc_codes, self.sent_ids, fh):
+                yield self.doc_names[code], sent_id, line[:-1]
+
+    def codes(self) -> np.ndarray:
+        return np.frombuffer(self.doc_codes, dtype=np.int32)
+
+
+def _stream_sentences(chunks, source, presplit: bool, stats: CleaningStats, path: Path):
+    """Number the labelled chunks' sentences in input order and stream their text to `path`."""
     numbering = SentenceNumbering(source, presplit)
-    codes: dict[str, int] = {}
-    doc_codes = array("i")
+    stream, codes = _SentenceStream(path), {}
     votes_chunks = []
-    with tmp_text.open("w", encoding="utf-8") as fh:
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
         for chunk in tqdm(chunks, desc="splitting and labeling", unit="chunk", mininterval=2.0):
             stats.removed.update(chunk.removed)
             votes_chunks.append(chunk.votes)
             for doc_id, sentences in zip(chunk.doc_ids, chunk.sentences):
                 for s in numbering.number(doc_id, sentences):
-                    fh.write(json.dumps({"doc_id": s.doc_id, "sent_id": s.sent_id, "text": s.text},
-                                        ensure_ascii=False) + "\n")
-                    doc_codes.append(codes.setdefault(s.doc_id, len(codes)))
+                    if "\n" in s.text:  # cannot happen: sentences come from splitting lines
+                        raise RuntimeError(f"a sentence of {s.doc_id} holds a newline")
+                    fh.write(s.text + "\n")
+                    stream.doc_codes.append(codes.setdefault(s.doc_id, len(codes)))
+                    stream.sent_ids.append(s.sent_id)
     numbering.finish()
-    return np.frombuffer(doc_codes, dtype=np.int32), list(codes), np.concatenate(votes_chunks)
+    stream.doc_names = list(codes)
+    return stream, np.concatenate(votes_chunks)
 
 
 def _labeling_report(votes, applier, probs_by_model, config, gold_file, lexicon) -> dict:
