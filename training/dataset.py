@@ -106,11 +106,15 @@ class _SplitWriter:
 
 def _write_outputs(stream: "_SentenceStream", probs: np.ndarray, split_of_sentence: np.ndarray,
                    out: Path) -> dict[str, int]:
-    """One pass over the streamed sentences: sentences.jsonl, and the DatasetDict in `out/dataset`."""
+    """One pass over the streamed sentences: sentences.jsonl, and the DatasetDict in `out/dataset`.
+
+    `split_of_sentence` holds indices into SPLITS (int8: one byte a sentence, not a string).
+    """
     from datasets import DatasetDict
 
     (out / ".splits").mkdir()
-    writers = {s: _SplitWriter(out / ".splits" / f"{s}.arrow") for s in SPLITS if (split_of_sentence == s).any()}
+    writers = {s: _SplitWriter(out / ".splits" / f"{s}.arrow") for k, s in enumerate(SPLITS)
+               if (split_of_sentence == k).any()}
     with (out / "sentences.jsonl").open("w", encoding="utf-8") as dst:
         for (doc_id, sent_id, text), p, split in zip(stream.rows(), probs, split_of_sentence):
             labels = [label for label, v in zip(LABELS, p) if v >= 0.5]
@@ -119,7 +123,7 @@ def _write_outputs(stream: "_SentenceStream", probs: np.ndarray, split_of_senten
                    "probs": dict(zip(LABELS, targets))}
             line = json.dumps(row, ensure_ascii=False) + "\n"
             dst.write(line)
-            writers[split].add(line, row, labels, targets)
+            writers[SPLITS[split]].add(line, row, labels, targets)
     DatasetDict({s: w.close() for s, w in writers.items()}).save_to_disk(str(out / "dataset"))
     shutil.rmtree(out / ".splits")
     return {s: w.rows for s, w in writers.items()}
@@ -236,7 +240,7 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     splits = assign_splits(doc_labels, config.data.validation_fraction, config.data.test_fraction,
                            config.training.seed)
     check_split_positives(doc_labels, splits, LABELS)
-    split_of_sentence = np.array([splits[d] for d in doc_names])[doc_codes]
+    split_of_sentence = np.array([SPLITS.index(splits[d]) for d in doc_names], dtype=np.int8)[doc_codes]
     sizes = _write_outputs(stream, probs, split_of_sentence, tmp)
     stream.path.unlink()
     report = _labeling_report(votes, applier, probs_by_model, config, gold_file, lexicon)

@@ -91,9 +91,9 @@ def _fill_empty_held_out(placed: np.ndarray, counts: np.ndarray, n_splits: int) 
 
 
 def split_positives(hard: np.ndarray, split_of_sentence: np.ndarray) -> dict[str, list[int]]:
-    """Positive sentences per label in each split present in `split_of_sentence`."""
-    return {s: hard[split_of_sentence == s].sum(axis=0).astype(int).tolist()
-            for s in SPLITS if (split_of_sentence == s).any()}
+    """Positive sentences per label in each split present in `split_of_sentence` (indices into SPLITS)."""
+    return {s: hard[split_of_sentence == k].sum(axis=0).astype(int).tolist()
+            for k, s in enumerate(SPLITS) if (split_of_sentence == k).any()}
 
 
 def check_split_positives(doc_labels: dict[str, np.ndarray], splits: dict[str, str], labels: tuple[str, ...]) -> None:
