@@ -106,12 +106,9 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
 def setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    try:
-        import datasets
-
-        datasets.disable_progress_bars()  # our own logs say what happens; its bars flood CI logs
-    except ImportError:
-        pass
+    # Our own logs say what happens; datasets' bars flood CI logs. The variable, read when datasets
+    # is first imported, spares a build of one article the 0.8 s of importing it here.
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     for noisy in ("httpx", "urllib3", "filelock", "datasets", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
