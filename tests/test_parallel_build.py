@@ -80,3 +80,18 @@ def test_two_processes_under_accelerate_give_the_one_process_dataset(corpus, ref
     assert result.returncode == 0, result.stderr[-3000:]
     assert tree(out) == tree(reference)
     assert not (tmp_path / "out.shards").exists()
+
+
+def test_a_shard_left_by_an_earlier_failed_run_is_never_merged(corpus, tmp_path):
+    from training.dataset import build_across_processes
+    from training.io_utils import UserError
+
+    out, config = tmp_path / "out", load_config()
+    stale = tmp_path / "out.shards" / "1"
+    stale.parent.mkdir()
+    build_shard(str(corpus), str(stale), config, (1, 2))  # complete, from "an earlier run"
+    with pytest.raises(UserError, match="left by an earlier build"):
+        build_across_processes(str(corpus), str(out), config, rank=1, world_size=2)
+    with pytest.raises(UserError, match="shard 1 failed .*left by an earlier build"):
+        build_across_processes(str(corpus), str(out), config, rank=0, world_size=2, poll_seconds=0.05)
+    assert not out.exists()

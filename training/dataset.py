@@ -16,6 +16,7 @@ import json
 import logging
 from array import array
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -32,7 +33,7 @@ from training.label_model import LABEL_MODELS, aggregate
 from training.labeling import LABELS, LFApplier
 from training.lexicon import Lexicon
 from training.lf_report import build_report, render_markdown
-from training.outputs import output_folder
+from training.outputs import check_output, output_folder
 from training.splits import SPLITS, assign_splits, check_split_positives, split_positives
 from training.text import CleaningStats
 
@@ -159,13 +160,12 @@ def merge_dataset(shard_dirs: list[str], output_dir: str, config: Config, gold_f
     """Merge the shard folders 0..N-1 of one input into the dataset a single build would write."""
     infos = [_shard_info(Path(d)) for d in shard_dirs]
     first = infos[0]
-    for d, info in zip(shard_dirs, infos):
-        same = {k: info[k] for k in ("input", "presplit", "min_words", "lexicon")} == \
-            {"input": first["input"], "presplit": first["presplit"], "min_words": config.data.min_words,
-             "lexicon": config.data.lexicon}
-        if not same or info["shard"] != [shard_dirs.index(d), len(shard_dirs)]:
-            raise UserError(f"{d}: not shard {shard_dirs.index(d)}/{len(shard_dirs)} of the same input and data "
-                            f"config (data.min_words, data.lexicon) as the others and this merge")
+    expected = {"input": first["input"], "presplit": first["presplit"], "min_words": config.data.min_words,
+                "lexicon": config.data.lexicon}
+    for k, (d, info) in enumerate(zip(shard_dirs, infos)):
+        if {key: info[key] for key in expected} != expected or info["shard"] != [k, len(shard_dirs)]:
+            raise UserError(f"{d}: not shard {k}/{len(shard_dirs)} of the same input and data config "
+                            f"(data.min_words, data.lexicon) as the others and this merge")
     inputs = [*shard_dirs, gold_file, config.data.lexicon]
     with output_folder(output_dir, "build_dataset", inputs, overwrite) as tmp:
         chunks = merge_shards([Path(d) for d in shard_dirs])
@@ -182,18 +182,20 @@ def build_across_processes(input_path: str, output_dir: str, config: Config, ran
     WORLD_SIZE): every process writes shard RANK/WORLD_SIZE into OUTPUT.shards/, then the main
     process (rank 0) waits for all of them, merges them into OUTPUT and removes OUTPUT.shards/.
     The shard folder must be on storage all processes share (one machine, or a shared filesystem)."""
-    from training.outputs import check_output
-
     if rank == 0:
         check_output(output_dir, "build_dataset", [input_path, gold_file, config.data.lexicon], overwrite)
     root = Path(output_dir).with_name(Path(output_dir).name + ".shards")
     root.mkdir(exist_ok=True)
     folders = [root / str(k) for k in range(world_size)]
+    failed = root / f"{rank}.failed"
     try:
-        build_shard(input_path, str(folders[rank]), config, (rank, world_size), presplit, encoding, workers,
-                    overwrite=True)  # only an earlier shard of this command is replaced (marker)
+        # A shard (or failure) left by an earlier run must never be merged or reported as this run's.
+        for stale in (folders[rank], failed):
+            if stale.exists():
+                raise UserError(f"{stale}: left by an earlier build that did not finish; remove {root} and run again")
+        build_shard(input_path, str(folders[rank]), config, (rank, world_size), presplit, encoding, workers)
     except BaseException as err:
-        (root / f"{rank}.failed").write_text(str(err) or type(err).__name__, encoding="utf-8")
+        failed.write_text(str(err) or type(err).__name__, encoding="utf-8")  # tells rank 0 to stop waiting
         raise
     if rank != 0:
         return None
@@ -204,14 +206,15 @@ def build_across_processes(input_path: str, output_dir: str, config: Config, ran
 
 
 def _wait_for_shards(root: Path, folders: list[Path], poll_seconds: float) -> None:
-    """Block until every shard folder is complete (it appears only then), or one has failed."""
-    import time
-
-    while not all((f / SHARD_INFO).is_file() for f in folders):
+    """Block until every shard folder is complete (it appears only then); stop at any failure,
+    checked first: a failed rank may sit beside a complete shard that an earlier run left."""
+    while True:
         failed = sorted(root.glob("*.failed"))
         if failed:
             raise UserError(f"{failed[0]}: shard {failed[0].stem} failed ({failed[0].read_text('utf-8')[:200]}); "
                             f"nothing was merged")
+        if all((f / SHARD_INFO).is_file() for f in folders):
+            return
         time.sleep(poll_seconds)
 
 
