@@ -39,3 +39,20 @@ def test_validation_catches_placeholders_and_empty_sections(chain, tmp_path):
     bad.write_text(good[:start] + "## Training data\n\n" + good[end:], encoding="utf-8")
     with pytest.raises(UserError, match="'Training data' is missing or empty"):
         validate_card(bad)
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_card_template(tmp_path):
+    """A plain (non-editable) install must find the template: it ships as package data."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from conftest import ROOT
+
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr[-2000:]
+    with zipfile.ZipFile(next(tmp_path.glob("*.whl"))) as wheel:
+        shipped = wheel.read("training/resources/model_card.md")
+    assert shipped == (ROOT / "model_card.md").read_bytes()

@@ -17,7 +17,10 @@ import yaml
 from training.io_utils import UserError, atomic_write_text, hub_id_problem
 from training.labeling import LABELING_FUNCTIONS, LABELS
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "model_card.md"
+# The Hub card template. Its one copy is model_card.md at the repository root, where readers look;
+# training/resources/model_card.md links to it so that it ships as package data and a plain
+# (non-editable) `pip install .` can still write cards.
+TEMPLATE = Path(__file__).resolve().parent / "resources" / "model_card.md"
 TAGS = ["arabic", "event-classification", "multi-label", "weak-supervision", "news"]
 WIDGET = ["وقيل إن الهجوم أسفر عن مقتل 15 من متطرفي تنظيم الدولة الإسلامية",
           "وتطالب الفصائل العراقية المسلحة الموالية لإيران بانسحاب هذه القوات",
