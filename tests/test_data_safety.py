@@ -8,7 +8,6 @@ case is about processes (locks, umask, file-size limits).
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import importlib.util
 import json

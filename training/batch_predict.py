@@ -161,9 +161,14 @@ def _path_fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _record(target: Path) -> Path:
+    """Where the run's fingerprint lives: beside the partial file (`FILE.partial.json`)."""
+    return target.with_name(target.name + ".json")
+
+
 def _start_or_resume(target: Path, fingerprint: dict, resume: bool, csv_format: bool) -> int:
     """Record or check the run's fingerprint beside the (locked) partial file; returns rows already done."""
-    record = target.with_name(target.name + ".json")
+    record = _record(target)
     if not resume:
         record.write_text(json.dumps(fingerprint, indent=1) + "\n", encoding="utf-8")
         return 0
@@ -203,7 +208,7 @@ def predict_file(classifier: EventClassifier, input_path: str, output: str | Pat
                                 presplit, batch_size, chunk_size, min_words, rank, world_size, encoding)
         if world_size == 1:
             os.replace(partial, output)
-            target.with_name(target.name + ".json").unlink(missing_ok=True)
+            _record(target).unlink(missing_ok=True)
     return summary
 
 
@@ -229,7 +234,7 @@ def _predict_rows(classifier, input_path, target: Path, done: int, csv_format: b
         writer.close()
         if summary.sentences == 0:
             target.unlink(missing_ok=True)  # nothing useful was written: leave nothing behind
-            target.with_name(target.name + ".json").unlink(missing_ok=True)
+            _record(target).unlink(missing_ok=True)
         raise
     finally:
         bar.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from training.io_utils import UserError, atomic_write_text
+from training.io_utils import UserError, atomic_write_text, first_line
 from training.label_model import LABEL_MODELS
 
 
@@ -183,7 +183,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         try:
             raw = yaml.safe_load(path.read_text("utf-8")) or {}
         except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: invalid YAML ({str(err).splitlines()[0]})") from None
+            raise ConfigError(f"{path}: invalid YAML ({first_line(err, None)})") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected a mapping of sections")
     for section, values in parse_overrides(overrides or []).items():

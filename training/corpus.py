@@ -115,7 +115,7 @@ def _bomless_utf16(data: bytes) -> str | None:
     if len(data) < 4:
         return None
     for codec, high in (("utf-16-le", data[1::2]), ("utf-16-be", data[0::2])):
-        if (high.count(0) + high.count(6)) >= 0.9 * len(high) and high.count(0) + high.count(6) > 0:
+        if high.count(0) + high.count(6) >= 0.9 * len(high):  # len(high) >= 2, so at least 2 such bytes
             return codec
     return None
 

@@ -136,8 +136,7 @@ def build_dataset(input_path: str, output_dir: str, config: Config, presplit: bo
     """Run the whole build with `workers` processes and write the output folder atomically (see
     `training.outputs`). The output is the same, byte for byte, for any number of workers."""
     settings = _chunk_settings(config, presplit, input_path)
-    inputs = [input_path, gold_file, config.data.lexicon]
-    with output_folder(output_dir, "build_dataset", inputs, overwrite) as tmp:
+    with output_folder(output_dir, "build_dataset", _build_inputs(input_path, gold_file, config), overwrite) as tmp:
         chunks = labelled_chunks(iter_articles(input_path, encoding), settings, workers)
         result = _build_from_chunks(chunks, input_path, presplit, config, gold_file, tmp)
     logger.info("wrote %d sentences from %d documents to %s", result.sentences, result.documents, output_dir)
@@ -183,7 +182,7 @@ def build_across_processes(input_path: str, output_dir: str, config: Config, ran
     process (rank 0) waits for all of them, merges them into OUTPUT and removes OUTPUT.shards/.
     The shard folder must be on storage all processes share (one machine, or a shared filesystem)."""
     if rank == 0:
-        check_output(output_dir, "build_dataset", [input_path, gold_file, config.data.lexicon], overwrite)
+        check_output(output_dir, "build_dataset", _build_inputs(input_path, gold_file, config), overwrite)
     root = Path(output_dir).with_name(Path(output_dir).name + ".shards")
     root.mkdir(exist_ok=True)
     folders = [root / str(k) for k in range(world_size)]
@@ -223,6 +222,11 @@ def _shard_info(folder: Path) -> dict:
         return json.loads((folder / SHARD_INFO).read_text("utf-8"))
     except (OSError, ValueError):
         raise UserError(f"{folder}: not a shard folder written by build_dataset.py --shard") from None
+
+
+def _build_inputs(input_path, gold_file, config: Config) -> list:
+    """What a build reads, so that its output may not overwrite or sit inside any of it."""
+    return [input_path, gold_file, config.data.lexicon]
 
 
 def _chunk_settings(config: Config, presplit: bool, source) -> ChunkSettings:

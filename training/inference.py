@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from training.io_utils import UserError, hub_id_problem
+from training.io_utils import UserError, first_line, hub_id_problem
 from training.model_folder import check_model_folder, check_vocabulary
 from training.modeling import Preprocessor, thresholds_of
 from training.text import split_article
@@ -149,7 +149,7 @@ class EventClassifier:
             model, loading = AutoModelForSequenceClassification.from_pretrained(
                 path_or_hub_id, dtype=torch_dtype, output_loading_info=True)
         except (OSError, ValueError, RuntimeError) as err:
-            raise UserError(f"cannot load model {path_or_hub_id!r}: {str(err).splitlines()[0][:300]}") from None
+            raise UserError(f"cannot load model {path_or_hub_id!r}: {first_line(err, 300)}") from None
         missing = sorted(loading.get("missing_keys") or [])
         if missing:  # transformers fills them with random values and only warns
             raise UserError(f"{path_or_hub_id}: the weights lack {len(missing)} tensors the model needs (e.g. "
@@ -240,7 +240,7 @@ class EventClassifier:
             try:
                 return self._compiled(input_ids=ids, attention_mask=mask).logits
             except Exception as err:  # compiler failures come in many types; all mean "stay eager"
-                logger.warning("torch.compile failed, going on without it: %s", str(err).strip().splitlines()[0][:200])
+                logger.warning("torch.compile failed, going on without it: %s", first_line(err))
                 self._compiled, self.compile_after = None, None  # never try again
         return self.model(input_ids=ids, attention_mask=mask).logits
 

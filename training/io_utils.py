@@ -25,6 +25,12 @@ class UserError(Exception):
 _HUB_PART = re.compile(r"^(?![-.])(?!.*(--|\.\.))[A-Za-z0-9_.-]{1,96}(?<![-.])$")
 
 
+def first_line(err: BaseException, limit: int | None = 200) -> str:
+    """An exception's first message line ("" for none), cut to `limit` characters (library errors
+    run long; None keeps it whole)."""
+    return (str(err).strip().splitlines() or [""])[0][:limit]
+
+
 def hub_id_problem(repo_id: str) -> str | None:
     """Why `repo_id` is not a valid Hub model id (OWNER/NAME), or None when it is one."""
     owner, sep, name = repo_id.partition("/")
@@ -133,7 +139,7 @@ def run_cli(main: Callable[[list[str] | None], int | None], argv: list[str] | No
         print("interrupted", file=sys.stderr)
         sys.exit(130)
     except Exception as err:  # noqa: BLE001 - the boundary: a bug becomes one line and a log
-        _report(f"error: internal error ({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}); "
+        _report(f"error: internal error ({type(err).__name__}: {first_line(err)}); "
                 f"the traceback is in {_write_traceback()}; please report it")
         sys.exit(1)
     sys.exit(code or 0)

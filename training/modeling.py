@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 from training.config import ModelConfig
-from training.io_utils import UserError
+from training.io_utils import UserError, first_line
 from training.labeling import LABELS
 
 logger = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def load_pretrained(config: ModelConfig):
             name, num_labels=len(LABELS), problem_type="multi_label_classification",
             id2label=ID2LABEL, label2id=LABEL2ID, ignore_mismatched_sizes=True)
     except OSError as err:
-        raise UserError(f"cannot load {name!r}: {str(err).splitlines()[0]}") from None
+        raise UserError(f"cannot load {name!r}: {first_line(err, None)}") from None
     return model, tokenizer
 
 

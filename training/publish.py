@@ -12,7 +12,7 @@ import shutil
 from fnmatch import fnmatch
 from pathlib import Path
 
-from training.io_utils import UserError, hub_id_problem
+from training.io_utils import UserError, first_line, hub_id_problem
 from training.model_card import validate_card, write_card
 from training.model_folder import check_model_folder, check_vocabulary
 from training.outputs import output_folder
@@ -75,7 +75,7 @@ def _check_loads(folder: Path, model_dir: Path) -> None:
         clf = pipeline("text-classification", model=str(folder), top_k=None, device="cpu")
         out = clf(["اختبار التحميل"])
     except Exception as err:  # noqa: BLE001 - any load failure means the folder is not publishable
-        reason = (str(err).splitlines() or [""])[0].replace(str(folder), str(model_dir))[:200]
+        reason = first_line(err, 1000).replace(str(folder), str(model_dir))[:200]
         raise UserError(f"{model_dir}: does not load with transformers.pipeline ({type(err).__name__}: {reason})") from None
     check_vocabulary(model_dir, clf.tokenizer, clf.model.config.to_dict())
     if not out or len(out[0]) != len(clf.model.config.id2label):
@@ -128,5 +128,5 @@ def _explain_hub_error(err: Exception, repo_id: str) -> str:
     if status in (401, 403):
         return f"no write access to {repo_id} (HTTP {status}): use a token with write permission for this owner"
     if status is not None:
-        return f"the Hub refused the upload to {repo_id} (HTTP {status}): {str(err).splitlines()[0]}"
-    return f"cannot reach the Hugging Face Hub ({type(err).__name__}: {str(err).splitlines()[0][:200]}); nothing was uploaded"
+        return f"the Hub refused the upload to {repo_id} (HTTP {status}): {first_line(err, None)}"
+    return f"cannot reach the Hugging Face Hub ({type(err).__name__}: {first_line(err)}); nothing was uploaded"

@@ -106,7 +106,7 @@ def check_split_positives(doc_labels: dict[str, np.ndarray], splits: dict[str, s
             if len(docs) >= MIN_POSITIVE_DOCUMENTS:
                 raise SplitError(f"the {split} split got no positive sentence of {label!r} although {len(docs)} "
                                  f"documents have one; a larger data.{split}_fraction gives it room for them")
-            consequence = (f"its decision threshold stays at 0.5, untuned, and its validation F1 is undefined"
+            consequence = ("its decision threshold stays at 0.5, untuned, and its validation F1 is undefined"
                            if split == "validation" else f"its {split} F1 is undefined")
             logger.warning("the %s split has no positive sentence of %r (only %d documents in the corpus have one): "
                            "%s", split, label, len(docs), consequence)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from training.config import Config, save_config
-from training.io_utils import UserError, atomic_write_json
+from training.io_utils import UserError, atomic_write_json, first_line
 from training.labeling import LABELS
 from training.modeling import Preprocessor, create_model
 from training.metrics import multilabel_scores
@@ -47,8 +47,7 @@ def load_training_data(data_dir: str | Path):
         data = load_from_disk(str(data_dir / "dataset"))
     except Exception as err:  # noqa: BLE001 - datasets raises many types for a damaged folder
         raise UserError(f"{data_dir / 'dataset'}: cannot be read as a dataset ({type(err).__name__}: "
-                        f"{str(err).splitlines()[0][:200] if str(err) else 'damaged'}); rebuild it with "
-                        f"scripts/build_dataset.py") from None
+                        f"{first_line(err) or 'damaged'}); rebuild it with scripts/build_dataset.py") from None
     if "train" not in data or len(data["train"]) == 0:
         raise UserError(f"{data_dir}: the training split is empty")
     if "validation" not in data or len(data["validation"]) == 0:
