@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run of the same input, model and options")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it is an earlier predictions file (only once the new one is complete)")
     parser.add_argument("--encoding", default="auto", help="text encoding of the articles: auto (UTF-8, UTF-16, or Windows-1256 Arabic; invalid bytes are an error) or a codec such as utf-8 or cp1256, decoded as asked with bad bytes replaced")
+    parser.add_argument("--no-disagreements", action="store_true", help="do not write OUTPUT_STEM.disagreements.jsonl (the sentences where the model and the rules disagree, most confident first)")
     parser.add_argument("--chunk-size", type=int, default=4096, help="sentences read, predicted and written per step")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
@@ -46,23 +47,26 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError("--chunk-size must be >= 1")
     from accelerate import PartialState
 
-    from training.batch_predict import check_output_paths, merge_shards, predict_file
+    from training.batch_predict import check_output_paths, merge_shards, predict_file, write_disagreements
     from training.inference import EventClassifier
 
     state = PartialState()
     if state.num_processes > 1 and state.is_main_process:
         check_output_paths(Path(args.output), resume=False, overwrite=args.overwrite,
-                           inputs=(args.input, args.model))  # fail before any process loads the model
+                           inputs=(args.input, args.model), disagreements=not args.no_disagreements)  # fail before any process loads the model
     device = str(state.device) if state.num_processes > 1 else args.device
     classifier = EventClassifier.from_pretrained(args.model, device=device, int8=args.int8,
                                                  compile={"on": True, "off": False}.get(args.compile, "auto"))
     summary = predict_file(classifier, args.input, args.output, args.sentences, args.batch_size, args.resume,
                            chunk_size=args.chunk_size, rank=state.process_index, world_size=state.num_processes,
-                           overwrite=args.overwrite, encoding=args.encoding)
+                           overwrite=args.overwrite, encoding=args.encoding,
+                           disagreements=not args.no_disagreements)
     if state.num_processes > 1:
         state.wait_for_everyone()
         if state.is_main_process:
             merge_shards(args.output, state.num_processes)
+    if state.is_main_process and not args.no_disagreements:
+        write_disagreements(Path(args.output), classifier.thresholds)
     if state.is_main_process:
         rate = (summary.sentences - summary.skipped) / summary.seconds if summary.seconds else 0.0
         logger.info("done: %d sentences (%d of them from the interrupted run), labels %s, %.1f s (%.0f sentences/s)"

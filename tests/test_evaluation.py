@@ -50,6 +50,10 @@ def test_evaluate_writes_model_rules_and_baseline_side_by_side(chain, tmp_path):
     assert (out / "f1.png").read_bytes()[:4] == b"\x89PNG" and (out / "pr_curves.png").stat().st_size > 1000
     errors = read_jsonl(out / "errors.jsonl")
     assert errors and all(set(e["gold"]) != set(e["model"]) or set(e["gold"]) != set(e["rules"]) for e in errors)
+    disagreements = read_jsonl(out / "disagreements.jsonl")
+    assert [d["text"] for d in disagreements] and all(set(d["model"]) != set(d["rules"]) for d in disagreements)
+    assert all("gold" in d for d in disagreements)  # a gold file's labels come along, for the reader
+    assert {d["text"] for d in disagreements} <= {e["text"] for e in errors}
 
 
 def test_threshold_override(chain, tmp_path):

@@ -28,6 +28,7 @@ from typing import Iterator
 from tqdm.auto import tqdm
 
 from training.corpus import Sentence, article_files, iter_sentences
+from training.disagreements import disagreements_path, from_predictions
 from training.inference import EventClassifier
 from training.io_utils import UserError
 from training.outputs import check_not_an_input, check_output
@@ -83,15 +84,42 @@ def count_complete_rows(path: Path, csv_format: bool) -> int:
     return max(sum(1 for _ in csv.reader(io.StringIO(data.decode("utf-8")))) - 1, 0)
 
 
+def read_prediction_rows(path: Path, csv_format: bool | None = None) -> Iterator[dict]:
+    """The rows of a predictions file (JSONL, or CSV by extension or flag), labels and scores decoded."""
+    csv_format = path.suffix.lower() == ".csv" if csv_format is None else csv_format
+    with path.open(encoding="utf-8", newline="") as fh:
+        if not csv_format:
+            yield from map(json.loads, fh)
+            return
+        for row in csv.DictReader(fh):
+            yield {**row, "labels": json.loads(row["labels"]), "scores": json.loads(row["scores"])}
+
+
 def _label_counts(path: Path, csv_format: bool) -> dict[str, int]:
     """Label counts of the complete rows of a partial file (for the summary of a resumed run)."""
     counts: dict[str, int] = {}
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = csv.DictReader(fh) if csv_format else map(json.loads, fh)
-        for row in rows:
-            for label in json.loads(row["labels"]) if csv_format else row["labels"]:
-                counts[label] = counts.get(label, 0) + 1
+    for row in read_prediction_rows(path, csv_format):
+        for label in row["labels"]:
+            counts[label] = counts.get(label, 0) + 1
     return counts
+
+
+def write_disagreements(output: Path, thresholds) -> Path:
+    """`OUTPUT.disagreements.jsonl`: the predicted sentences where model and rules disagree,
+    most confident first (see training.disagreements)."""
+    path = disagreements_path(output)
+    count = from_predictions(output, thresholds, path, read_prediction_rows)
+    logger.info("%d sentences where the model and the rules disagree -> %s", count, path)
+    return path
+
+
+def _is_disagreements_file(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            first = fh.readline()
+        return not first or {"model_only", "rules_only"} <= set(json.loads(first))
+    except (OSError, UnicodeDecodeError, ValueError, TypeError):
+        return False
 
 
 def _row(sentence: Sentence, prediction) -> dict:
@@ -123,10 +151,14 @@ def _is_predictions_file(path: Path) -> bool:
     return isinstance(row, dict) and {"doc_id", "labels", "scores"} <= set(row)
 
 
-def check_output_paths(output: Path, resume: bool, overwrite: bool = False, inputs: tuple = ()) -> Path:
+def check_output_paths(output: Path, resume: bool, overwrite: bool = False, inputs: tuple = (),
+                       disagreements: bool = True) -> Path:
     """Apply the output policy to the predictions file and its partial file; returns the partial's path."""
     partial = output.with_name(output.name + ".partial")
     check_output(output, "predict", inputs, overwrite, folder=False, is_own=_is_predictions_file)
+    if disagreements:
+        check_output(disagreements_path(output), "predict", inputs, overwrite, folder=False,
+                     is_own=_is_disagreements_file)
     check_not_an_input(partial, inputs)
     if partial.exists() and not resume:
         with partial.open("ab") as fh:
@@ -187,14 +219,16 @@ def _start_or_resume(target: Path, fingerprint: dict, resume: bool, csv_format: 
 def predict_file(classifier: EventClassifier, input_path: str, output: str | Path, presplit: bool = False,
                  batch_size: int | None = None, resume: bool = False, chunk_size: int = 4096,
                  min_words: int = 3, rank: int = 0, world_size: int = 1, overwrite: bool = False,
-                 encoding: str = "auto") -> PredictSummary:
-    """Predict every sentence of `input_path` into `output` (see module docstring)."""
+                 encoding: str = "auto", disagreements: bool = True) -> PredictSummary:
+    """Predict every sentence of `input_path` into `output` (see module docstring); with
+    `disagreements`, OUTPUT.disagreements.jsonl is checked here and written by the caller once the
+    predictions are complete (`write_disagreements`)."""
     output = Path(output)
     csv_format = output.suffix.lower() == ".csv"
     if world_size > 1 and resume:
         raise UserError("--resume is for single-process runs; rerun the sharded job without it")
     inputs = (input_path, classifier.source)
-    partial = (check_output_paths(output, resume, overwrite, inputs) if rank == 0
+    partial = (check_output_paths(output, resume, overwrite, inputs, disagreements) if rank == 0
                else output.with_name(output.name + ".partial"))
     target = partial if world_size == 1 else output.with_name(f"{output.name}.shard{rank}")
     if world_size > 1:

@@ -157,7 +157,9 @@ def _build_section(cls, values: dict, section: str):
     return cls(**kwargs)
 
 
-SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config)}
+def _sections(schema) -> dict:
+    """{section name: its dataclass} of a config schema such as `Config`."""
+    return {f.name: f.default_factory for f in dataclasses.fields(schema)}
 
 
 def parse_overrides(overrides: list[str]) -> dict[str, dict]:
@@ -173,8 +175,11 @@ def parse_overrides(overrides: list[str]) -> dict[str, dict]:
     return parsed
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Load a YAML config (or the defaults when `path` is None) and apply overrides."""
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None, schema=Config):
+    """Load a YAML config (or the defaults when `path` is None) and apply overrides.
+
+    `schema` is the dataclass of sections: `Config` for the five commands, `PretrainConfig`
+    for pretraining."""
     raw: dict = {}
     if path is not None:
         path = Path(path)
@@ -188,26 +193,28 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             raise ConfigError(f"{path}: expected a mapping of sections")
     for section, values in parse_overrides(overrides or []).items():
         raw.setdefault(section, {}).update(values)
-    unknown = sorted(set(raw) - set(SECTIONS))
+    known = _sections(schema)
+    unknown = sorted(set(raw) - set(known))
     if unknown:
-        raise ConfigError(f"unknown section(s) {unknown}; valid sections: {', '.join(SECTIONS)}")
+        raise ConfigError(f"unknown section(s) {unknown}; valid sections: {', '.join(known)}")
     sections = {}
-    for name, factory in SECTIONS.items():
+    for name, factory in known.items():
         values = raw.get(name) or {}
         if not isinstance(values, dict):
             raise ConfigError(f"section '{name}' must be a mapping")
         sections[name] = _build_section(type(factory()), values, name)
-    return Config(**sections)
+    return schema(**sections)
 
 
-def save_config(config: Config, path: str | Path) -> None:
+def save_config(config, path: str | Path) -> None:
     """Write the resolved config as YAML (atomically)."""
     atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True))
 
 
-def config_from_dict(values: dict) -> Config:
-    """Rebuild a Config from a saved resolved config (e.g. a model folder's training_config.yaml)."""
-    return Config(**{name: _build_section(type(f()), values.get(name) or {}, name) for name, f in SECTIONS.items()})
+def config_from_dict(values: dict, schema=Config):
+    """Rebuild a config from a saved resolved one (e.g. a model folder's training_config.yaml)."""
+    return schema(**{name: _build_section(type(f()), values.get(name) or {}, name)
+                     for name, f in _sections(schema).items()})
 
 
 __all__ = ["Config", "ConfigError", "DataConfig", "ModelConfig", "TrainingConfig", "CardConfig",

@@ -2,7 +2,8 @@
 
 Writes to REPORT_DIR: metrics.json (sections model / rules / baseline), report.md, f1.png
 (per-label F1, model vs rules), pr_curves.png (precision-recall per label with the chosen
-threshold marked) and errors.jsonl (every sentence where model, rules and gold disagree).
+threshold marked), errors.jsonl (every sentence where model, rules and gold disagree) and
+disagreements.jsonl (where model and rules disagree, most confident first; see training.disagreements).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import numpy as np
 from training.gold import check_gold_rows, read_jsonl, rebuild_corpus_gold
 from training.inference import EventClassifier
 from training.io_utils import UserError, atomic_write_json, atomic_write_text
-from training.label_model import aggregate
-from training.labeling import LABELS, LFApplier
+from training.disagreements import FILE_NAME as DISAGREEMENTS, disagreement_records, rules_answers, write_sorted
+from training.labeling import LABELS
 from training.metrics import multilabel_scores
 from training.outputs import check_output, output_folder
 
@@ -128,8 +129,7 @@ def evaluate_model(model_dir: str, data_file: str, output_dir: str | None = None
         clf.thresholds = np.full(len(LABELS), threshold)
     scores, _ = clf.predict_scores(texts)
     model_pred = scores >= clf.thresholds
-    applier = LFApplier()
-    rules_probs = aggregate(applier.apply(texts), applier.lfs, "majority")
+    rules_probs, fired = rules_answers(texts)
     results = {
         "model": multilabel_scores(gold, model_pred, list(LABELS), scores),
         "rules": multilabel_scores(gold, rules_probs >= 0.5, list(LABELS), rules_probs),
@@ -151,6 +151,7 @@ def evaluate_model(model_dir: str, data_file: str, output_dir: str | None = None
             atomic_write_text(tmp / "report.md", _report_markdown(results, str(data_file), str(model_dir), thresholds))
             _plots(tmp, results, gold, scores, clf.thresholds)
             _write_errors(tmp / "errors.jsonl", rows, gold, model_pred, rules_probs >= 0.5, scores, rules_probs)
+            write_sorted(tmp / DISAGREEMENTS, disagreement_records(rows, scores, clf.thresholds, rules_probs, fired))
         logger.info("model macro F1 %.3f, rules %.3f, baseline %.3f -> %s", results["model"]["macro_f1"],
                     results["rules"]["macro_f1"], results["baseline"]["macro_f1"], output_dir)
     return results

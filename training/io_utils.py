@@ -62,20 +62,28 @@ def follow_umask(path: str | Path, directory: bool = False) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write a file through a temp file in the same folder and rename it into place."""
+@contextmanager
+def atomic_file(path: str | Path, mode: str = "w") -> Iterator:
+    """An open temp file in the same folder, renamed to `path` when the block ends without error
+    (and removed when it fails), so `path` is never half-written."""
     path = Path(path)
     if not path.parent.is_dir():
         raise UserError(f"{path}: the folder {path.parent} does not exist")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+            yield fh
         follow_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write a file through a temp file in the same folder and rename it into place."""
+    with atomic_file(path) as fh:
+        fh.write(text)
 
 
 def atomic_write_json(path: str | Path, data) -> None:

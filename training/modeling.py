@@ -18,12 +18,12 @@ from typing import Iterable
 from training.config import ModelConfig
 from training.io_utils import UserError, first_line
 from training.labeling import LABELS
+from training.vocabulary import bert_tokenizer, frequent_words_vocab
 
 logger = logging.getLogger(__name__)
 TINY = "tiny"
 ID2LABEL = dict(enumerate(LABELS))
 LABEL2ID = {label: i for i, label in ID2LABEL.items()}
-SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 @dataclass(frozen=True)
@@ -70,54 +70,18 @@ def thresholds_of(model_config) -> dict[str, float]:
     return {label: float(saved.get(label, 0.5)) for label in labels}
 
 
-def wordpiece_vocab(texts: list[str], size: int) -> dict[str, int]:
-    """A deterministic WordPiece vocabulary: specials, every character (alone and as "##" piece),
-    then the most frequent words (ties alphabetical) up to `size`.
-
-    The tokenizers library's WordPiece trainer breaks frequency ties in hash-map order, so the
-    same data and seed gave different vocabularies (and models) from run to run.
-    """
-    from collections import Counter
-
-    from tokenizers import normalizers, pre_tokenizers
-
-    normalizer, pre = normalizers.NFKC(), pre_tokenizers.BertPreTokenizer()
-    words = Counter(w for t in texts for w, _ in pre.pre_tokenize_str(normalizer.normalize_str(t)))
-    chars = sorted({c for w in words for c in w})
-    tokens = SPECIAL_TOKENS + chars + [f"##{c}" for c in chars]
-    known = set(tokens)
-    for word, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0])):
-        if len(tokens) >= size:
-            break
-        if word not in known:
-            tokens.append(word)
-            known.add(word)
-    return {token: i for i, token in enumerate(tokens)}
-
-
 def build_tiny_model(train_texts: list[str], config: ModelConfig, seed: int):
     """A small BERT built from a config, with a WordPiece tokenizer made from `train_texts`.
 
     Deterministic for a seed; needs no network. Returns (model, tokenizer).
     """
     import torch
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
-    from tokenizers.processors import TemplateProcessing
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+    from transformers import BertConfig, BertForSequenceClassification
 
     if not train_texts:
         raise UserError("cannot build the tiny model: no training sentences")
-    vocab = wordpiece_vocab(train_texts, config.tiny_vocab_size)
-    wordpiece = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]"))
-    wordpiece.normalizer = normalizers.NFKC()
-    wordpiece.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    wordpiece.post_processor = TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])])
-    wordpiece.decoder = decoders.WordPiece()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=wordpiece, unk_token="[UNK]", pad_token="[PAD]",
-                                        cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
-                                        model_max_length=config.max_length)
+    vocab = frequent_words_vocab(train_texts, config.tiny_vocab_size)
+    tokenizer = bert_tokenizer(vocab, config.max_length)
     bert_config = BertConfig(
         vocab_size=len(vocab), hidden_size=config.tiny_hidden_size, num_hidden_layers=config.tiny_layers,
         num_attention_heads=config.tiny_heads, intermediate_size=config.tiny_intermediate_size,
@@ -152,6 +116,23 @@ def load_pretrained(config: ModelConfig):
     except OSError as err:
         raise UserError(f"cannot load {name!r}: {first_line(err, None)}") from None
     return model, tokenizer
+
+
+def load_pretrained_parts(name: str, model_class, resume_from: str | None = None):
+    """(model, tokenizer) of a BERT checkpoint as `model_class`, for continued pretraining;
+    `resume_from` (a run's checkpoint) replaces the source when given."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    source = resume_from or name
+    if not resume_from and not Path(name).is_dir() and not _cached_or_reachable(name):
+        raise UserError(_hub_hint(name))
+    try:
+        model_type = AutoConfig.from_pretrained(source).model_type
+        if model_type != "bert":
+            raise UserError(f"{name}: continued pretraining takes BERT checkpoints; this one is {model_type!r}")
+        return model_class.from_pretrained(source), AutoTokenizer.from_pretrained(source)
+    except OSError as err:
+        raise UserError(f"cannot load {name!r}: {first_line(err, None)}") from None
 
 
 def _cached_or_reachable(name: str) -> bool:

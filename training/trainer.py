@@ -11,14 +11,13 @@ atomic step. Checkpoints live beside it in `<model_dir>.run/`; Ctrl-C saves one 
 from __future__ import annotations
 
 import logging
-import math
 import shutil
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from training.callbacks import check_finite, finite_loss_callback, interrupt_callback, last_checkpoint, mixed_precision
 from training.config import Config, save_config
 from training.io_utils import UserError, atomic_write_json, first_line
 from training.labeling import LABELS
@@ -107,21 +106,11 @@ def _tokenize(data, tokenizer, preprocess: Preprocessor, max_length: int, soft: 
     return {name: with_labels(name, ds) for name, ds in data.items()}
 
 
-def _mixed_precision(choice: str) -> dict:
-    import torch
-
-    if choice == "auto":
-        if not torch.cuda.is_available():
-            return {}
-        return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
-    return {"bf16": True} if choice == "bf16" else {"fp16": True} if choice == "fp16" else {}
-
-
 def _training_arguments(config: Config, run_dir: Path):
     from transformers import TrainingArguments
 
     t = config.training
-    precision = _mixed_precision(t.mixed_precision)
+    precision = mixed_precision(t.mixed_precision)
     logger.info("mixed precision: %s", next(iter(precision), "fp32"))
     return TrainingArguments(
         output_dir=str(run_dir), seed=t.seed, data_seed=t.seed, learning_rate=t.learning_rate,
@@ -166,33 +155,6 @@ def _make_trainer(model, tokenizer, args, splits, pos_weight: np.ndarray, patien
                              compute_metrics=compute_metrics, callbacks=callbacks)
 
 
-def _interrupt_callback():
-    """Turns Ctrl-C into "save a checkpoint at the end of this step and stop"."""
-    from transformers import TrainerCallback
-
-    class SaveOnInterrupt(TrainerCallback):
-        def __init__(self):
-            self.interrupted = False
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-
-        def _handle(self, signum, frame):
-            if self.interrupted:  # a second Ctrl-C stops at once
-                raise KeyboardInterrupt
-            logger.warning("interrupt: saving a checkpoint at the end of this step (Ctrl-C again to abort)")
-            self.interrupted = True
-
-        def on_step_end(self, args, state, control, **kwargs):
-            if self.interrupted:
-                control.should_save = True
-                control.should_training_stop = True
-            return control
-
-        def restore(self):
-            signal.signal(signal.SIGINT, self._previous)
-
-    return SaveOnInterrupt()
-
-
 def _scores(trainer, dataset) -> tuple[np.ndarray, np.ndarray]:
     output = trainer.predict(dataset)
     return output.label_ids, 1 / (1 + np.exp(-output.predictions))
@@ -209,32 +171,42 @@ def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: b
     run_dir = model_dir.with_name(model_dir.name + ".run")
     check_not_an_input(run_dir, inputs)
     data = load_training_data(data_dir)  # all data checks happen before any model is loaded
-    if resume and not _last_checkpoint(run_dir):
+    if resume and not last_checkpoint(run_dir):
         raise UserError(f"{run_dir}: no checkpoint to resume from; start without --resume")
     set_seed(config.training.seed)
     preprocess = Preprocessor.from_config(config.model)
     model, tokenizer = create_model(config.model, preprocess(data["train"]["text"]), config.training.seed)
+    _check_preprocessing(model.config, preprocess, config.model.name_or_path)
     model.config.preprocessing = preprocess.to_dict()
     splits = _tokenize(data, tokenizer, preprocess, config.model.max_length, config.training.soft_targets)
     train_vectors = np.array(data["train"]["label_vector"])
     pos_weight = (positive_weights(train_vectors, config.training.max_pos_weight)
                   if config.training.pos_weight == "auto" else np.ones(len(LABELS)))
-    interrupt = _interrupt_callback()
+    interrupt = interrupt_callback()
     trainer = _make_trainer(model, tokenizer, _training_arguments(config, run_dir), splits, pos_weight,
-                            config.training.early_stopping_patience, [interrupt, _finite_loss_callback()])
+                            config.training.early_stopping_patience, [interrupt, finite_loss_callback()])
     try:
-        output = trainer.train(resume_from_checkpoint=_last_checkpoint(run_dir) if resume else None)
+        output = trainer.train(resume_from_checkpoint=last_checkpoint(run_dir) if resume else None)
     finally:
         interrupt.restore()
     if interrupt.interrupted:
         logger.warning("training interrupted at step %d; checkpoint in %s; continue with --resume",
                        trainer.state.global_step, run_dir)
         return TrainResult(model_dir, {}, interrupted=True)
-    _check_finite(output.training_loss, trainer.state.global_step)
+    check_finite(output.training_loss, trainer.state.global_step)
     metrics = _finish(trainer, splits, config, model_dir, data_dir, output, pos_weight, inputs, overwrite)
     if trainer.is_world_process_zero():
         shutil.rmtree(run_dir, ignore_errors=True)  # the run succeeded; checkpoints are no longer needed
     return TrainResult(model_dir, metrics)
+
+
+def _check_preprocessing(model_config, preprocess: Preprocessor, name: str) -> None:
+    """A checkpoint pretrained on preprocessed text must be fine-tuned on the same preprocessing."""
+    saved = getattr(model_config, "preprocessing", None)
+    if saved and saved != preprocess.to_dict():
+        raise UserError(f"{name} was pretrained with preprocessing {saved.get('type')!r} but this config uses "
+                        f"{preprocess.kind!r}: set --model.preprocessing={saved.get('type')} (and the same "
+                        f"arabert_model_name) to fine-tune it on the text it learned")
 
 
 def _evaluate_on_gold(model_dir: Path, gold_file: str) -> None:
@@ -248,32 +220,6 @@ def _evaluate_on_gold(model_dir: Path, gold_file: str) -> None:
     atomic_write_json(model_dir / "gold_eval.json", results)
     logger.info("gold %s: model macro F1 %.3f, rules %.3f", gold_file, results["model"]["macro_f1"],
                 results["rules"]["macro_f1"])
-
-
-def _last_checkpoint(run_dir: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None
-
-
-def _check_finite(value: float, step: int, what: str = "loss") -> None:
-    if not math.isfinite(value):
-        name = {"loss": "training loss", "grad_norm": "gradient norm", "eval_loss": "validation loss"}[what]
-        raise UserError(f"the {name} became {value} at step {step}; no model was written: lower "
-                        f"training.learning_rate (or use mixed_precision=no) and train again")
-
-
-def _finite_loss_callback():
-    """Stops a diverged run at its first logged non-finite loss instead of saving a NaN model."""
-    from transformers import TrainerCallback
-
-    class FiniteLoss(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            for key in ("loss", "grad_norm", "eval_loss"):
-                if logs and key in logs:
-                    _check_finite(float(logs[key]), state.global_step, key)
-
-    return FiniteLoss()
 
 
 def _finish(trainer, splits, config: Config, model_dir: Path, data_dir, output, pos_weight, inputs,

@@ -1,0 +1,96 @@
+"""The pretraining run config: masked language modelling on unlabelled articles.
+
+Loaded like the fine-tuning config (`load_config(path, overrides, schema=PretrainConfig)`):
+YAML sections, `--section.key=value` overrides, unknown keys rejected, ranges checked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from training.config import _check
+
+SCRATCH = "scratch"
+
+
+@dataclass
+class PretrainDataConfig:
+    min_words: int = 3                 # sentences shorter than this (in words) are merged or dropped, as in build_dataset
+    encoding: str = "auto"             # text encoding of the inputs (auto: detected), as build_dataset's --encoding
+    heldout_fraction: float = 0.02     # share of documents held out to measure MLM loss and perplexity
+
+    def __post_init__(self):
+        _check(self.min_words >= 1, "data.min_words must be >= 1")
+        _check(0 < self.heldout_fraction < 0.5, "data.heldout_fraction must be in (0, 0.5)")
+
+
+@dataclass
+class PretrainModelConfig:
+    name_or_path: str = SCRATCH        # "scratch": a new BERT and a vocabulary trained on the corpus; else a
+                                       # checkpoint (Hub id or folder) whose pretraining continues (DAPT)
+    preprocessing: str = "none"        # text preprocessing before tokenization: none | arabert (use the
+                                       # fine-tuning config's choice: the model learns the text it will see)
+    arabert_model_name: str = "bert-base-arabertv02"  # which ArabertPreprocessor variant, when arabert
+    max_length: int = 128              # tokens per packed block of consecutive sentences
+    # Used only from scratch:
+    vocab_size: int = 16000            # WordPiece vocabulary size
+    min_frequency: int = 2             # a word must occur this often to shape the vocabulary
+    hidden_size: int = 256             # hidden units
+    layers: int = 4                    # transformer layers
+    heads: int = 4                     # attention heads
+    intermediate_size: int = 1024      # feed-forward units
+
+    def __post_init__(self):
+        _check(bool(self.name_or_path), "model.name_or_path must not be empty")
+        _check(self.preprocessing in ("arabert", "none"), "model.preprocessing must be 'arabert' or 'none'")
+        _check(16 <= self.max_length <= 512, "model.max_length must be in [16, 512]")
+        _check(self.vocab_size >= 100, "model.vocab_size must be >= 100")
+        for name in ("min_frequency", "hidden_size", "layers", "heads", "intermediate_size"):
+            _check(getattr(self, name) >= 1, f"model.{name} must be >= 1")
+        _check(self.hidden_size % self.heads == 0, "model.hidden_size must be divisible by model.heads")
+
+
+@dataclass
+class PretrainTrainingConfig:
+    seed: int = 42                     # seeds Python, NumPy and torch (masking included) and the held-out split
+    learning_rate: float = 5e-4        # peak AdamW learning rate (from scratch; ~5e-5 to continue a checkpoint)
+    num_train_epochs: float = 1.0      # passes over the training blocks
+    max_steps: int = -1                # optimizer steps; overrides epochs when > 0
+    per_device_train_batch_size: int = 64   # blocks per step per device
+    per_device_eval_batch_size: int = 64    # blocks per evaluation batch per device
+    gradient_accumulation_steps: int = 1    # steps whose gradients are summed before an update
+    weight_decay: float = 0.01         # AdamW decoupled weight decay
+    warmup_ratio: float = 0.05         # share of steps spent warming up the learning rate
+    mlm_probability: float = 0.15      # share of words masked (all to [MASK] with whole-word masking; else 80/10/10)
+    whole_word_mask: bool = True       # mask every piece of a chosen word, not single pieces
+    masked_positions_only: bool = True # compute the vocabulary head only where a token is masked (the loss
+                                       # needs nothing else); false: at every position, as BertForMaskedLM does
+    mixed_precision: str = "auto"      # auto (bf16/fp16 on a capable GPU) | no | bf16 | fp16
+    logging_steps: int = 20            # optimizer steps between log lines
+    eval_steps: int = 250              # optimizer steps between held-out evaluations
+    save_steps: int = 250              # optimizer steps between checkpoints (what --resume continues from)
+    save_total_limit: int = 2          # checkpoints kept in the run folder
+
+    def __post_init__(self):
+        _check(0 <= self.seed < 2**32, "training.seed must be in [0, 2**32)")
+        _check(self.learning_rate > 0, "training.learning_rate must be > 0")
+        _check(self.max_steps == -1 or self.max_steps > 0, "training.max_steps must be -1 (use epochs) or > 0")
+        _check(self.num_train_epochs > 0 or self.max_steps > 0, "training: set num_train_epochs > 0 or max_steps > 0")
+        for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
+                     "logging_steps", "eval_steps", "save_steps", "save_total_limit"):
+            _check(getattr(self, name) >= 1, f"training.{name} must be >= 1")
+        _check(self.weight_decay >= 0, "training.weight_decay must be >= 0")
+        _check(0 <= self.warmup_ratio < 1, "training.warmup_ratio must be in [0, 1)")
+        _check(0 < self.mlm_probability < 1, "training.mlm_probability must be in (0, 1)")
+        _check(self.mixed_precision in ("auto", "no", "bf16", "fp16"), "training.mixed_precision must be auto|no|bf16|fp16")
+
+
+@dataclass
+class PretrainConfig:
+    data: PretrainDataConfig = field(default_factory=PretrainDataConfig)
+    model: PretrainModelConfig = field(default_factory=PretrainModelConfig)
+    training: PretrainTrainingConfig = field(default_factory=PretrainTrainingConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
