@@ -30,6 +30,10 @@ class DataConfig:
     validation_fraction: float = 0.2   # share of documents held out for validation (>= 1 document)
     test_fraction: float = 0.0         # share of documents held out for test (0: no test split)
     lexicon: str = ""                  # path to a lexicon YAML replacing the packaged one ("" = packaged)
+    gold_files: list[str] = field(default_factory=list)       # hand-labelled JSONL (e.g. review.py import): their
+                                       # labels replace the weak labels of the same sentences (matched by text)
+    test_gold_files: list[str] = field(default_factory=list)  # hand-labelled JSONL kept for evaluation only:
+                                       # their sentences are left out of the dataset, so no model trains on them
 
     def __post_init__(self):
         _check(self.min_words >= 1, "data.min_words must be >= 1")
@@ -38,6 +42,9 @@ class DataConfig:
         _check(0 <= self.test_fraction < 1, "data.test_fraction must be in [0, 1)")
         _check(self.validation_fraction + self.test_fraction < 1, "data: validation + test fractions must be < 1")
         _check(not self.lexicon or Path(self.lexicon).is_file(), f"data.lexicon: no such file {self.lexicon!r}")
+        for name in ("gold_files", "test_gold_files"):
+            missing = [f for f in getattr(self, name) if not Path(f).is_file()]
+            _check(not missing, f"data.{name}: no such file {missing[0]!r}" if missing else "")
 
 
 @dataclass
@@ -130,6 +137,12 @@ def _check(ok: bool, message: str) -> None:
 
 def _coerce(value, annotation, where: str):
     """Check (and mildly coerce: int -> float) a value against a simple type annotation."""
+    if annotation == "list[str]":
+        if isinstance(value, str):  # one path given on the command line
+            value = [value] if value else []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        return value
     target = {"int": int, "float": float, "str": str, "bool": bool}.get(annotation, annotation)
     if target is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from training.config import Config, save_config
 from training.build_workers import ChunkSettings, labelled_chunks, merge_shards, write_shard
 from training.corpus import SentenceNumbering, iter_articles
-from training.gold import load_gold
+from training.gold import HandLabels, load_any_gold
 from training.io_utils import UserError, atomic_write_json, atomic_write_text
 from training.label_model import LABEL_MODELS, aggregate
 from training.labeling import LABELS, LFApplier
@@ -38,6 +38,7 @@ from training.splits import SPLITS, assign_splits, check_split_positives, split_
 from training.text import CleaningStats
 
 logger = logging.getLogger(__name__)
+HELD_OUT = -1  # split code of a sentence of a test-only gold file: written nowhere
 
 
 SHARD_INFO = "shard.json"  # in a shard folder: which shard of which input, and the data settings it used
@@ -118,6 +119,8 @@ def _write_outputs(stream: "_SentenceStream", probs: np.ndarray, split_of_senten
                if (split_of_sentence == k).any()}
     with (out / "sentences.jsonl").open("w", encoding="utf-8") as dst:
         for (doc_id, sent_id, text), p, split in zip(stream.rows(), probs, split_of_sentence):
+            if split == HELD_OUT:
+                continue
             labels = [label for label, v in zip(LABELS, p) if v >= 0.5]
             targets = [round(float(v), 4) for v in p]
             row = {"doc_id": doc_id, "sent_id": sent_id, "text": text, "labels": labels,
@@ -226,7 +229,7 @@ def _shard_info(folder: Path) -> dict:
 
 def _build_inputs(input_path, gold_file, config: Config) -> list:
     """What a build reads, so that its output may not overwrite or sit inside any of it."""
-    return [input_path, gold_file, config.data.lexicon]
+    return [input_path, gold_file, config.data.lexicon, *config.data.gold_files, *config.data.test_gold_files]
 
 
 def _chunk_settings(config: Config, presplit: bool, source) -> ChunkSettings:
@@ -241,17 +244,20 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     stream, votes = _stream_sentences(chunks, source, presplit, stats, tmp / ".sentences.tmp.txt")
     doc_codes, doc_names = stream.codes(), stream.doc_names
     probs_by_model = {m: aggregate(votes, applier.lfs, m) for m in LABEL_MODELS}
-    probs = probs_by_model[config.data.label_model]
+    probs, keep, hand_counts = _hand_labels(config, stream, probs_by_model[config.data.label_model])
     hard = probs >= 0.5
     doc_labels = _doc_label_counts(doc_codes, doc_names, hard)
     splits = assign_splits(doc_labels, config.data.validation_fraction, config.data.test_fraction,
                            config.training.seed)
     check_split_positives(doc_labels, splits, LABELS)
     split_of_sentence = np.array([SPLITS.index(splits[d]) for d in doc_names], dtype=np.int8)[doc_codes]
+    split_of_sentence[~keep] = HELD_OUT  # sentences of test-only gold files: in no split
     sizes = _write_outputs(stream, probs, split_of_sentence, tmp)
     stream.path.unlink()
-    report = _labeling_report(votes, applier, probs_by_model, config, gold_file, lexicon)
+    gold_files = [f for f in [gold_file, *config.data.gold_files, *config.data.test_gold_files] if f]
+    report = _labeling_report(votes, applier, probs_by_model, config, gold_files, lexicon)
     report["text_preparation"] = dict(stats.removed)
+    report["hand_labels"] = hand_counts
     report["splits"] = {"sentences": sizes,
                         "documents": {s: sum(1 for v in splits.values() if v == s) for s in sizes},
                         "positives": split_positives(hard, split_of_sentence)}
@@ -302,10 +308,22 @@ def _stream_sentences(chunks, source, presplit: bool, stats: CleaningStats, path
     return stream, np.concatenate(votes_chunks)
 
 
-def _labeling_report(votes, applier, probs_by_model, config, gold_file, lexicon) -> dict:
+def _hand_labels(config: Config, stream: "_SentenceStream", probs: np.ndarray):
+    """Hand labels in place of weak ones, and the mask of sentences kept (see gold.HandLabels)."""
+    hand = HandLabels(config.data.gold_files, config.data.test_gold_files)
+    if not hand:
+        return probs, np.ones(len(probs), dtype=bool), {"hand_labelled": 0, "held_out_for_test": 0}
+    probs, keep, counts = hand.apply((text for _, _, text in stream.rows()), probs)
+    logger.info("hand labels: %d sentences take their gold labels, %d test-only sentences are left out",
+                counts["hand_labelled"], counts["held_out_for_test"])
+    return probs, keep, counts
+
+
+def _labeling_report(votes, applier, probs_by_model, config, gold_files: list, lexicon) -> dict:
     gold = None
-    if gold_file:
-        rows = load_gold(gold_file)
+    if gold_files:
+        rows = [row for path in gold_files for row in load_any_gold(path)]
+        gold_file = ", ".join(map(str, gold_files))
         gold_applier = LFApplier(applier.lfs, lexicon)
         gold_votes = gold_applier.apply([r["text"] for r in rows])
         gold = np.array([[label in r["labels"] for label in LABELS] for r in rows], dtype=int)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.gold import check_gold_rows, read_jsonl, rebuild_corpus_gold
+from training.gold import load_any_gold
 from training.inference import EventClassifier
 from training.io_utils import UserError, atomic_write_json, atomic_write_text
 from training.disagreements import FILE_NAME as DISAGREEMENTS, disagreement_records, rules_answers, write_sorted
@@ -23,14 +23,6 @@ from training.metrics import multilabel_scores
 from training.outputs import check_output, output_folder
 
 logger = logging.getLogger(__name__)
-
-
-def load_eval_rows(path: str | Path) -> list[dict]:
-    """A gold file with text, or a corpus-reference gold file (rebuilt from the corpus)."""
-    rows = read_jsonl(path)
-    if rows and "text" not in rows[0] and "sha1" in rows[0]:
-        return rebuild_corpus_gold(rows, path)
-    return check_gold_rows(rows, path)
 
 
 def majority_baseline(model_dir: Path, n: int) -> np.ndarray:
@@ -119,7 +111,7 @@ def evaluate_model(model_dir: str, data_file: str, output_dir: str | None = None
     inputs = [model_dir, data_file]
     if output_dir is not None:
         check_output(output_dir, "evaluate", inputs, overwrite)  # before the slow part
-    rows = load_eval_rows(data_file)
+    rows = load_any_gold(data_file)
     texts = [r["text"] for r in rows]
     gold = np.array([[label in r["labels"] for label in LABELS] for r in rows], dtype=bool)
     clf = classifier or EventClassifier.from_pretrained(model_dir)

@@ -16,6 +16,8 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 from training.corpus import InputError
 from training.labeling import LABELS
 from training.text import split_article
@@ -114,3 +116,44 @@ def rebuild_corpus_gold(refs: list[dict], path: str | Path, corpus: str | Path =
         rows.append({"doc_id": ref["id"], "sent_id": ref["position"], "text": text, "labels": ref["labels"],
                      "note": ref.get("note", ""), "sample": ref.get("sample", "")})
     return rows
+
+
+def load_any_gold(path: str | Path) -> list[dict]:
+    """A gold file with text, or a corpus-reference gold file (rebuilt from the corpus)."""
+    rows = read_jsonl(path)
+    if rows and "text" not in rows[0] and "sha1" in rows[0]:
+        return rebuild_corpus_gold(rows, path)
+    return check_gold_rows(rows, path)
+
+
+def _text_key(text: str) -> str:
+    return text_hash(" ".join(text.split()))
+
+
+class HandLabels:
+    """The hand labels a build applies (config `data.gold_files` and `data.test_gold_files`):
+    a sentence of a gold file gets its hand labels instead of the weak ones; a sentence of a
+    test-only file is left out of the dataset. Sentences are matched by text (spacing aside)."""
+
+    def __init__(self, gold_files: list[str], test_gold_files: list[str]):
+        self.labels: dict[str, np.ndarray] = {}
+        for path in gold_files:
+            for row in load_any_gold(path):
+                self.labels[_text_key(row["text"])] = np.array([label in row["labels"] for label in LABELS], float)
+        self.held_out = {_text_key(row["text"]) for path in test_gold_files for row in load_any_gold(path)}
+
+    def __bool__(self) -> bool:
+        return bool(self.labels or self.held_out)
+
+    def apply(self, texts, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+        """(probs with hand labels in place of weak ones, mask of the sentences kept, counts)."""
+        probs, keep = probs.copy(), np.ones(len(probs), dtype=bool)
+        replaced = 0
+        for i, text in enumerate(texts):
+            key = _text_key(text)
+            if key in self.held_out:
+                keep[i] = False
+            elif key in self.labels:
+                probs[i] = self.labels[key]
+                replaced += 1
+        return probs, keep, {"hand_labelled": replaced, "held_out_for_test": int((~keep).sum())}

@@ -4,7 +4,7 @@ Each function sees a `Cues` object (the sentence's normalized tokens and where e
 category matched) and answers True when its pattern is present. Positive functions vote
 POSITIVE for their label when they fire, negative ("veto") functions vote NEGATIVE. The
 applier builds the [sentences x functions] vote matrix that the label models aggregate.
-Definitions follow LABELS.md; the cue words live in resources/lexicon.yaml.
+Definitions follow resources/LABELS.md (the annotation guidelines); the cue words live in resources/lexicon.yaml.
 """
 
 from __future__ import annotations
