@@ -146,6 +146,11 @@ def test_train_fine_tunes_the_pretrained_encoder(encoder, chain, tmp_path):
     from transformers import pipeline
 
     assert pipeline("text-classification", model=str(model))("قصف صاروخي على قاعدة عين الأسد")
+    assert json.loads((model / "pretraining.json").read_text())["metrics"]["global_step"] == 6
+    card = (model / "README.md").read_text("utf-8")
+    metadata = card.split("---")[1]
+    assert "base_model" not in metadata, "a local encoder folder is not a Hub id"
+    assert "pretrained by masked language modelling" in card and "AraBERT, the base model" not in card
 
 
 def test_fine_tuning_with_other_preprocessing_is_refused(encoder, chain, tmp_path):

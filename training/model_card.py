@@ -84,6 +84,25 @@ def _evaluation(metrics: dict, gold_eval: dict, gold_name: str) -> str:
     return "\n\n".join(parts) or "No evaluation results were found in the model folder."
 
 
+def _base_model(base: str, pretraining: dict) -> tuple[str, str | None]:
+    """(how the card names the base model, its Hub id for the metadata or None). A local folder
+    is never a Hub id; an encoder pretrained here is described by its pretraining record."""
+    if base == "tiny":
+        return "a small BERT trained from scratch (the offline `tiny` config; a test model, not for use)", None
+    if pretraining:
+        model, figures = pretraining.get("config", {}).get("model", {}), pretraining.get("metrics", {})
+        origin = model.get("name_or_path", "scratch")
+        hub = origin if origin != "scratch" and hub_id_problem(origin) is None and not Path(origin).exists() else None
+        start = "from scratch, with a WordPiece vocabulary trained on that corpus" if origin == "scratch" else \
+            f"continued from `{origin}`"
+        return (f"a BERT encoder ({model.get('layers', '?')} layers, hidden {model.get('hidden_size', '?')}) "
+                f"pretrained by masked language modelling on unlabelled news ({start}; held-out perplexity "
+                f"{figures.get('heldout_perplexity', float('nan')):.1f})", hub)
+    if hub_id_problem(base) is None and not Path(base).exists():
+        return f"[`{base}`](https://huggingface.co/{base})", base
+    return f"`{base}`", None
+
+
 def _pipeline_code(model_ref: str, preprocessing: dict, thresholds: dict) -> str:
     lines = ["from transformers import pipeline", ""]
     if preprocessing.get("type") == "arabert":
@@ -126,17 +145,13 @@ def render_card(model_dir: str | Path, repo_id: str | None = None, local_path: s
                                            metric_value=round(gold_eval["model"]["per_label"][label]["f1"], 4)))
         eval_results.append(EvalResult(task_type="text-classification", dataset_type="gold", dataset_name=gold_name,
                                        metric_type="f1", metric_name="macro F1", metric_value=round(gold_eval["model"]["macro_f1"], 4)))
+    pretraining = _read_json(model_dir / "pretraining.json")
+    base_text, hub_base = _base_model(base, pretraining)
     model_name = Path(model_ref).name
     card_data = ModelCardData(
         language="ar", license=(training.get("card") or {}).get("license", "apache-2.0"), library_name="transformers",
-        pipeline_tag="text-classification", base_model=base if base != "tiny" else None, tags=TAGS, metrics=["f1"],
+        pipeline_tag="text-classification", base_model=hub_base, tags=TAGS, metrics=["f1"],
         model_name=model_name, eval_results=eval_results or None, widget=[{"text": t} for t in WIDGET])
-    if base == "tiny":
-        base_text = "a small BERT trained from scratch (the offline `tiny` config; a test model, not for use)"
-    elif hub_id_problem(base) is None and not Path(base).exists():
-        base_text = f"[`{base}`](https://huggingface.co/{base})"
-    else:
-        base_text = f"`{base}`"
     return ModelCard.from_template(
         card_data, template_path=str(TEMPLATE), model_name=model_name, base_model_text=base_text,
         n_functions=len(LABELING_FUNCTIONS), label_model=report.get("label_model", "majority"),
@@ -146,7 +161,7 @@ def render_card(model_dir: str | Path, repo_id: str | None = None, local_path: s
         thresholds_text=", ".join(f"`{k}` {v:.2f}" for k, v in thresholds.items()),
         evaluation=_evaluation(metrics, gold_eval, gold_name),
         pipeline_code=_pipeline_code(model_ref, config.get("preprocessing") or {"type": "none"}, thresholds),
-        model_ref=model_ref, example_sentence=WIDGET[1])
+        model_ref=model_ref, example_sentence=WIDGET[1], cite_arabert="arabert" in (hub_base or "").lower())
 
 
 def write_card(model_dir: str | Path, repo_id: str | None = None, local_path: str | None = None) -> Path:

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 UPLOAD_PATTERNS = ["*.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                    "vocab.txt", "vocab.json", "merges.txt", "added_tokens.json", "sentencepiece.bpe.model",
                    "README.md", "training_config.yaml", "lf_report.md", "lf_report.json", "metrics.json",
-                   "gold_eval.json"]
+                   "gold_eval.json", "pretraining.json"]
 NEVER = ["checkpoint-*", "optimizer.pt", "scheduler.pt", "rng_state*", "trainer_state.json", "training_args.bin",
          "*.bin", "*.pt", "*.pth"]
 def _is_staged_upload(folder: Path) -> bool:

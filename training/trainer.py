@@ -10,6 +10,7 @@ atomic step. Checkpoints live beside it in `<model_dir>.run/`; Ctrl-C saves one 
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from dataclasses import dataclass
@@ -209,6 +210,18 @@ def _check_preprocessing(model_config, preprocess: Preprocessor, name: str) -> N
                         f"arabert_model_name) to fine-tune it on the text it learned")
 
 
+def _record_pretraining(base: Path, model_dir: Path) -> None:
+    """An encoder from scripts/pretrain.py: keep its pretraining config and figures with the model
+    (the card describes the base from them, and the base folder may not travel with the model)."""
+    if not (base / "pretrain_metrics.json").is_file():
+        return
+    import yaml
+
+    record = {"config": yaml.safe_load((base / "pretrain_config.yaml").read_text("utf-8")),
+              "metrics": json.loads((base / "pretrain_metrics.json").read_text("utf-8"))}
+    atomic_write_json(model_dir / "pretraining.json", record)
+
+
 def _evaluate_on_gold(model_dir: Path, gold_file: str) -> None:
     """Score the finished model and the rules on the card's gold set (for the card's results)."""
     if not gold_file or not Path(gold_file).is_file():
@@ -245,6 +258,7 @@ def _finish(trainer, splits, config: Config, model_dir: Path, data_dir, output, 
         trainer.processing_class.save_pretrained(tmp)
         save_config(config, tmp / "training_config.yaml")
         atomic_write_json(tmp / "metrics.json", metrics)
+        _record_pretraining(Path(config.model.name_or_path), tmp)
         for report in ("lf_report.md", "lf_report.json"):
             if (Path(data_dir) / report).is_file():
                 shutil.copy(Path(data_dir) / report, tmp / report)
