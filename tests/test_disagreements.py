@@ -53,6 +53,7 @@ def test_rules_answers_name_the_rules_that_fired():
     assert fired[1] == [] and (probs[1] < 0.5).all()
 
 
+@pytest.mark.slow
 def test_predict_writes_the_disagreements_beside_the_predictions(chain, tmp_path):
     out = tmp_path / "preds.csv"
     result = run_script("predict.py", "--model", chain["model"], "--input", SEEDS, "--output", out)

@@ -125,6 +125,7 @@ def encoder(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_pretrain_writes_a_standard_masked_lm_folder_with_heldout_perplexity(encoder):
     from transformers import pipeline
 
@@ -137,6 +138,7 @@ def test_pretrain_writes_a_standard_masked_lm_folder_with_heldout_perplexity(enc
     assert len(fill("انسحاب [MASK] الأمريكية")) == 5
 
 
+@pytest.mark.slow
 def test_train_fine_tunes_the_pretrained_encoder(encoder, chain, tmp_path):
     model = tmp_path / "model"
     result = run_script("train.py", "--config", ROOT / "configs" / "tiny.yaml", "--data", chain["data"],
@@ -153,6 +155,7 @@ def test_train_fine_tunes_the_pretrained_encoder(encoder, chain, tmp_path):
     assert "pretrained by masked language modelling" in card and "AraBERT, the base model" not in card
 
 
+@pytest.mark.slow
 def test_fine_tuning_with_other_preprocessing_is_refused(encoder, chain, tmp_path):
     result = run_script("train.py", "--config", ROOT / "configs" / "tiny.yaml", "--data", chain["data"],
                         "--output", tmp_path / "m", f"--model.name_or_path={encoder}", "--model.preprocessing=arabert")

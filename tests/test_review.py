@@ -64,6 +64,7 @@ def test_bad_exports_get_one_line_and_write_nothing(tmp_path, task, fragment):
     assert not (tmp_path / "gold.jsonl").exists()
 
 
+@pytest.mark.slow
 def test_export_selects_and_writes_tasks_with_pre_annotations(chain, tmp_path):
     preds = tmp_path / "preds.jsonl"
     assert run_script("predict.py", "--model", chain["model"], "--input", SEEDS, "--output", preds,
@@ -108,6 +109,7 @@ def test_export_with_an_unreachable_label_studio_writes_nothing(chain, tmp_path)
     assert not (tmp_path / "t.json").exists() and not (tmp_path / "t.label_config.xml").exists()
 
 
+@pytest.mark.slow
 def test_gold_files_replace_weak_labels_and_test_gold_is_left_out_of_the_dataset(tmp_path):
     rows = read_jsonl(SEEDS / "gold.jsonl")
     relabelled = {**rows[0], "labels": ["casualty"], "annotators": [1]}  # the rules say otherwise
@@ -127,6 +129,7 @@ def test_gold_files_replace_weak_labels_and_test_gold_is_left_out_of_the_dataset
     assert report["gold"]["sentences"] == 4  # each rule's accuracy is measured on the hand labels
 
 
+@pytest.mark.slow
 def test_imported_gold_is_read_by_evaluate(chain, tmp_path):
     export = tmp_path / "export.json"
     rows = read_jsonl(SEEDS / "gold.jsonl")[:6]

@@ -40,6 +40,9 @@ class PretrainModelConfig:
     layers: int = 4                    # transformer layers
     heads: int = 4                     # attention heads
     intermediate_size: int = 1024      # feed-forward units
+    dropout: float = 0.0               # hidden and attention dropout; off: a run of one or two passes over the
+                                       # corpus cannot overfit it, and dropout slows the escape from the early
+                                       # plateau where the model predicts only word frequencies
 
     def __post_init__(self):
         _check(bool(self.name_or_path), "model.name_or_path must not be empty")
@@ -49,6 +52,7 @@ class PretrainModelConfig:
         for name in ("min_frequency", "hidden_size", "layers", "heads", "intermediate_size"):
             _check(getattr(self, name) >= 1, f"model.{name} must be >= 1")
         _check(self.hidden_size % self.heads == 0, "model.hidden_size must be divisible by model.heads")
+        _check(0 <= self.dropout < 1, "model.dropout must be in [0, 1)")
 
 
 @dataclass

@@ -184,7 +184,8 @@ def start_model(config: PretrainConfig, train_sentences: list[str], resume_from:
     tokenizer = bert_tokenizer(train_wordpiece(train_sentences, m.vocab_size, m.min_frequency), 512)
     bert_config = BertConfig(vocab_size=len(tokenizer), hidden_size=m.hidden_size, num_hidden_layers=m.layers,
                              num_attention_heads=m.heads, intermediate_size=m.intermediate_size,
-                             max_position_embeddings=512)
+                             max_position_embeddings=512, hidden_dropout_prob=m.dropout,
+                             attention_probs_dropout_prob=m.dropout)
     return cls(bert_config), tokenizer
 
 
