@@ -24,7 +24,9 @@ def test_card_body_has_every_section_and_usage_code(chain):
         assert f"## {section}" in text
     assert "ArabertPreprocessor(model_name=\"bert-base-arabertv02\")" in text
     assert "thresholds = {" in text and "EventClassifier.from_pretrained" in text
-    assert "{{" not in text and "Antoun" in text
+    assert "{{" not in text
+    # the tiny model has no base model to cite; a card of an AraBERT fine-tune cites AraBERT
+    assert "no base model to cite" in text and "Antoun" not in text
     assert str(chain["model"]) in text  # usage code points at the folder until it is published
 
 
@@ -56,3 +58,14 @@ def test_the_wheel_carries_the_card_template(tmp_path):
     with zipfile.ZipFile(next(tmp_path.glob("*.whl"))) as wheel:
         shipped = wheel.read("training/resources/model_card.md")
     assert shipped == (ROOT / "model_card.md").read_bytes()
+
+
+def test_the_base_model_is_named_on_the_hub_only_when_it_is_a_hub_id(tmp_path):
+    from training.model_card import _base_model
+
+    assert _base_model("aubmindlab/bert-base-arabertv02", {})[1] == "aubmindlab/bert-base-arabertv02"
+    assert _base_model(str(tmp_path), {})[1] is None  # a local folder is never Hub metadata
+    record = {"config": {"model": {"name_or_path": "scratch", "layers": 4, "hidden_size": 256}},
+              "metrics": {"heldout_perplexity": 918.4}}
+    text, hub = _base_model(str(tmp_path), record)
+    assert hub is None and "4 layers, hidden 256" in text and "918.4" in text
