@@ -16,7 +16,6 @@ The first steps of each run warm up and are not timed. Example:
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from training.config import load_config  # noqa: E402
 from training.gold import DEFAULT_NEWS_CORPUS  # noqa: E402
-from training.io_utils import run_cli, setup_logging  # noqa: E402
+from training.io_utils import cpu_name, run_cli, setup_logging  # noqa: E402
 from training.pretrain_config import PretrainConfig  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,22 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     corpus = args.corpus if Path(args.corpus).exists() else str(ROOT / "seeds")
     sentences = sentences_of(corpus, args.articles, config.data.min_words)
     results = run(config, sentences, args.steps, args.batch_size)
-    cpu = platform.processor() or platform.machine()
-    print(f"\n{len(sentences)} sentences from {corpus}; {args.steps} steps of {args.batch_size}; CPU: {_cpu_name() or cpu}")
+    print(f"\n{len(sentences)} sentences from {corpus}; {args.steps} steps of {args.batch_size}; CPU: {cpu_name()}")
     print("| setting | tokens/s | vs baseline |\n|---|---:|---:|")
     for name, speed in results:
         print(f"| {name} | {speed:,.0f} | {speed / results[0][1]:.2f}x |")
     return 0
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from training.gold import DEFAULT_NEWS_CORPUS  # noqa: E402
-from training.io_utils import UserError, run_cli, setup_logging  # noqa: E402
+from training.io_utils import UserError, cpu_name, run_cli, setup_logging  # noqa: E402
 
 
 def timed(fn):
@@ -118,13 +118,6 @@ def time_to_first_sentence(tmp: Path) -> float:
     article = tmp / "one.txt"
     article.write_text("قتل ثلاثة جنود في هجوم على قاعدة عسكرية. وأصيب خمسة آخرون بجروح.", encoding="utf-8")
     return whole_command(str(article), tmp / "one_out", 1)
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").is_file() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from training.corpus import Sentence, article_files, iter_sentences
 from training.disagreements import disagreements_path, from_predictions
 from training.inference import EventClassifier
-from training.io_utils import UserError
+from training.io_utils import UserError, chunked
 from training.outputs import check_not_an_input, check_output
 
 logger = logging.getLogger(__name__)
@@ -128,11 +128,6 @@ def _row(sentence: Sentence, prediction) -> dict:
     if prediction.model_input != sentence.text:
         row["model_input"] = prediction.model_input
     return row
-
-
-def _chunks(items: Iterator, size: int) -> Iterator[list]:
-    while chunk := list(islice(items, size)):
-        yield chunk
 
 
 def _is_predictions_file(path: Path) -> bool:
@@ -256,7 +251,7 @@ def _predict_rows(classifier, input_path, target: Path, done: int, csv_format: b
     mine = (s for i, s in enumerate(sentences) if i % world_size == rank)
     bar = tqdm(desc="predicting", unit="sent", initial=done, disable=rank != 0, mininterval=1.0)
     try:
-        for chunk in _chunks(islice(mine, done, None), chunk_size):
+        for chunk in chunked(islice(mine, done, None), chunk_size):
             for sentence, prediction in zip(chunk, classifier.predict([s.text for s in chunk], batch_size)):
                 writer.write(_row(sentence, prediction))
                 for label in prediction.labels:

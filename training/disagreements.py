@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from training.io_utils import atomic_file
+from training.io_utils import atomic_file, chunked
 from training.label_model import aggregate
 from training.labeling import ABSTAIN, LABELS, LFApplier
 
@@ -89,18 +89,9 @@ def disagreements_path(predictions: Path) -> Path:
 def from_predictions(predictions: Path, thresholds: np.ndarray, output: Path, read_rows, chunk: int = 4096) -> int:
     """Disagreements of a finished predictions file (`read_rows` yields its rows), chunk by chunk."""
     applier = LFApplier()
-
-    def records():
-        buffer: list[dict] = []
-        for row in read_rows(predictions):
-            buffer.append(row)
-            if len(buffer) == chunk:
-                yield from _chunk_records(buffer, thresholds, applier)
-                buffer = []
-        if buffer:
-            yield from _chunk_records(buffer, thresholds, applier)
-
-    return write_sorted(output, records())
+    records = (record for rows in chunked(read_rows(predictions), chunk)
+               for record in _chunk_records(rows, thresholds, applier))
+    return write_sorted(output, records)
 
 
 def _chunk_records(rows: list[dict], thresholds: np.ndarray, applier: LFApplier):

@@ -11,7 +11,8 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from itertools import islice
+from typing import Callable, Iterable, Iterator
 
 logger = logging.getLogger(__name__)
 
@@ -172,3 +173,19 @@ def _write_traceback() -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(" ".join(sys.argv) + "\n\n" + traceback.format_exc())
     return path
+
+
+def chunked(items: Iterable, size: int) -> Iterator[list]:
+    """Lists of up to `size` consecutive items."""
+    items = iter(items)
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+def cpu_name() -> str:
+    """The CPU's model name (benchmark tables name it), or "unknown"."""
+    info = Path("/proc/cpuinfo")
+    for line in info.read_text().splitlines() if info.is_file() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"

@@ -238,9 +238,10 @@ def _is_tasks_file(path: Path) -> bool:
 
 def _is_label_config(path: Path) -> bool:
     try:
-        return path.read_text("utf-8").startswith("<View>") and f'name="{FROM_NAME}"' in path.read_text("utf-8")
+        text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError):
         return False
+    return text.startswith("<View>") and f'name="{FROM_NAME}"' in text
 
 
 def _is_gold_file(path: Path) -> bool:
