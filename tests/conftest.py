@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,15 @@ def chain(tmp_path_factory) -> dict[str, Path]:
     trained = run_script("train.py", "--config", ROOT / "configs" / "tiny.yaml", "--data", data, "--output", model)
     assert trained.returncode == 0, trained.stderr[-3000:]
     return {"root": out, "data": data, "model": model}
+
+
+def interrupt_at_first_checkpoint(args: list[str], run_dir: Path) -> tuple[int, str]:
+    """Start a training command, press Ctrl-C once its first checkpoint is in `run_dir`, and
+    return (exit code, output)."""
+    proc = subprocess.Popen(args, cwd=ROOT, env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while not list(run_dir.glob("checkpoint-*")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    return proc.returncode, output

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import SEEDS, read_jsonl, run_script
+from conftest import SEEDS, read_jsonl, run_script
 from training.disagreements import disagreement_records, model_confidence, rules_answers, write_sorted
 from training.labeling import LABELS
 

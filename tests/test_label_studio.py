@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import ROOT, SEEDS, assert_one_line_error, read_jsonl, run_script
+from conftest import ROOT, SEEDS, assert_one_line_error, read_jsonl, run_script
 
 TOKEN = "review-loop-test-token-0123456789"
 

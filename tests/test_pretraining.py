@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import random
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 import torch
 
-from tests.conftest import ROOT, SEEDS, assert_one_line_error, run_script, script_env
+from conftest import ROOT, SEEDS, assert_one_line_error, interrupt_at_first_checkpoint, run_script, script_env
 from training.corpus import iter_sentences
 from training.pretraining import heldout_keys, mask_once, masked_positions_class, pack_blocks, packed_collator
 from training.vocabulary import bert_tokenizer, train_wordpiece
@@ -178,13 +176,8 @@ def test_ctrl_c_leaves_a_checkpoint_and_resume_finishes_the_run(tmp_path):
     args = [sys.executable, str(ROOT / "scripts" / "pretrain.py"), "--config", str(PRETRAIN), "--input", str(SEEDS),
             "--output", str(out), "--training.max_steps=400", "--training.save_steps=5", "--training.eval_steps=200",
             *SMALL_RUN]
-    proc = subprocess.Popen(args, cwd=ROOT, env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 120
-    while not list(run_dir.glob("checkpoint-*")) and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    output, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130, output[-2000:]
+    returncode, output = interrupt_at_first_checkpoint(args, run_dir)
+    assert returncode == 130, output[-2000:]
     assert not out.exists()
     assert max(int(p.name.split("-")[1]) for p in run_dir.glob("checkpoint-*")) < 400
     resumed = subprocess.run(args + ["--resume"], cwd=ROOT, env=script_env(), capture_output=True, text=True,

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.conftest import ROOT, SEEDS, assert_one_line_error, read_jsonl, run_script
+from conftest import ROOT, SEEDS, assert_one_line_error, read_jsonl, run_script
 from training.labeling import LABELS
 from training.review import CHOICES, gold_from_export, labeling_config
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from conftest import ROOT, assert_one_line_error, run_script, script_env
+from conftest import ROOT, assert_one_line_error, interrupt_at_first_checkpoint, run_script, script_env
 from training.config import load_config
 from training.io_utils import UserError
 from training.labeling import LABELS
@@ -82,13 +81,8 @@ def test_ctrl_c_leaves_a_resumable_checkpoint_and_resume_finishes(chain, tmp_pat
     args = [sys.executable, str(ROOT / "scripts" / "train.py"), "--config", str(TINY), "--data", str(chain["data"]),
             "--output", str(out), "--training.num_train_epochs=30", "--training.early_stopping_patience=0",
             "--card.gold_file="]
-    proc = subprocess.Popen(args, cwd=ROOT, env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 120
-    while not list(run_dir.glob("checkpoint-*")) and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    output, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130, output[-2000:]
+    returncode, output = interrupt_at_first_checkpoint(args, run_dir)
+    assert returncode == 130, output[-2000:]
     assert not out.exists(), "an interrupted run must not write the model folder"
     steps = sorted(int(p.name.split("-")[1]) for p in run_dir.glob("checkpoint-*"))
     assert steps and steps[-1] < 120  # 30 epochs x 4 steps: it stopped early
