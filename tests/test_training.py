@@ -16,7 +16,7 @@ from conftest import ROOT, assert_one_line_error, interrupt_at_first_checkpoint,
 from training.config import load_config
 from training.io_utils import UserError
 from training.labeling import LABELS
-from training.trainer import positive_weights, train, tune_thresholds
+from training.trainer import oversampled_indices, positive_weights, train, tune_thresholds
 
 TINY = ROOT / "configs" / "tiny.yaml"
 
@@ -72,6 +72,28 @@ def test_positive_weights_and_threshold_tuning():
     scores = np.array([[0.3, 0.1, 0.1], [0.35, 0.2, 0.2], [0.1, 0.9, 0.1], [0.2, 0.1, 0.6]])
     thresholds = tune_thresholds(gold, scores)
     assert thresholds["attack"] in (0.25, 0.3) and thresholds["casualty"] == 0.5 and thresholds["withdrawal_talks"] == 0.5
+
+
+def test_oversampling_repeats_only_the_rare_labels_positives():
+    # label 0: 6 positives of 10 (enough); label 1: 2 positives (rows 3, 7); label 2: none
+    vectors = np.zeros((10, 3))
+    vectors[[0, 1, 2, 4, 5, 6], 0] = 1
+    vectors[[3, 7], 1] = 1
+    indices = oversampled_indices(vectors, min_positives=5, seed=0)
+    counts = np.bincount(indices, minlength=10)
+    assert vectors[indices].sum(axis=0).tolist() == [6, 5, 0]
+    assert counts[[3, 7]].tolist() in ([3, 2], [2, 3])  # 2 whole repeats, then one more of the two
+    assert set(np.flatnonzero(counts > 1)) <= {3, 7}  # nothing else is repeated
+    assert oversampled_indices(vectors, min_positives=5, seed=0).tolist() == indices.tolist()
+    assert oversampled_indices(vectors, min_positives=2, seed=0).tolist() == list(range(10))
+
+
+def test_training_with_oversampling_sees_more_rare_positives(chain, tmp_path, caplog):
+    config = load_config(TINY, ["--training.max_steps=2", "--card.gold_file=", "--training.oversample_min_positives=500"])
+    with caplog.at_level("INFO", logger="training.trainer"):
+        train(config, chain["data"], tmp_path / "m")
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("oversampling"))
+    assert all(int(pair.split(" -> ")[1]) >= 500 for pair in line.split(": ", 1)[1].split(", "))
 
 
 @pytest.mark.slow

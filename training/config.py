@@ -83,6 +83,7 @@ class TrainingConfig:
     soft_targets: bool = True          # train on label-model probabilities (True) or 0/1 labels
     pos_weight: str = "auto"           # BCE positive weight per label: auto (neg/pos, capped) | none
     max_pos_weight: float = 10.0       # cap on the automatic positive weight
+    oversample_min_positives: int = 0  # repeat a rare label's training positives until it has this many (0 = off)
     early_stopping_patience: int = 2   # epochs without validation macro-F1 gain before stopping
     group_by_length: bool = True       # batch sentences of similar length (less padding)
     mixed_precision: str = "auto"      # auto (bf16/fp16 on a capable GPU) | no | bf16 | fp16
@@ -105,6 +106,7 @@ class TrainingConfig:
         _check(0 <= self.warmup_ratio < 1, "training.warmup_ratio must be in [0, 1)")
         _check(self.pos_weight in ("auto", "none"), "training.pos_weight must be 'auto' or 'none'")
         _check(self.max_pos_weight >= 1, "training.max_pos_weight must be >= 1")
+        _check(self.oversample_min_positives >= 0, "training.oversample_min_positives must be >= 0")
         _check(self.mixed_precision in ("auto", "no", "bf16", "fp16"), "training.mixed_precision must be auto|no|bf16|fp16")
         _check(self.early_stopping_patience >= 0, "training.early_stopping_patience must be >= 0")
 

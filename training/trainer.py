@@ -72,6 +72,23 @@ def positive_weights(vectors: np.ndarray, cap: float) -> np.ndarray:
     return np.where(pos > 0, np.minimum(neg / np.maximum(pos, 1), cap), 1.0)
 
 
+def oversampled_indices(vectors: np.ndarray, min_positives: int, seed: int) -> np.ndarray:
+    """Row indices of the training split with each rare label's positives repeated until the label
+    has `min_positives` (whole repeats, then a seeded sample for the remainder). A label with no
+    positives, or with enough, adds nothing. Rows stay in order; the Trainer shuffles them."""
+    rng = np.random.default_rng(seed)
+    extra = []
+    for k in range(vectors.shape[1]):
+        positives = np.flatnonzero(vectors[:, k] >= 0.5)
+        missing = min_positives - len(positives)
+        if len(positives) == 0 or missing <= 0:
+            continue
+        repeats, remainder = divmod(missing, len(positives))
+        extra.append(np.tile(positives, repeats))
+        extra.append(np.sort(rng.choice(positives, size=remainder, replace=False)))
+    return np.sort(np.concatenate([np.arange(len(vectors)), *extra])) if extra else np.arange(len(vectors))
+
+
 def tune_thresholds(gold: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     """Per label, the threshold in 0.05..0.95 with the best validation F1 (ties: closest to 0.5)."""
     grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
@@ -89,6 +106,16 @@ def _f1(gold: np.ndarray, pred: np.ndarray) -> float:
     tp = float((gold.astype(bool) & pred).sum())
     denom = float(gold.sum() + pred.sum())
     return 2 * tp / denom if denom else 0.0
+
+
+def _oversample(train_split, min_positives: int, seed: int):
+    before = np.array(train_split["label_vector"]).sum(axis=0)
+    indices = oversampled_indices(np.array(train_split["label_vector"]), min_positives, seed)
+    train_split = train_split.select(indices)
+    after = np.array(train_split["label_vector"]).sum(axis=0)
+    logger.info("oversampling to %d positives per label: %s", min_positives,
+                ", ".join(f"{label} {int(b)} -> {int(a)}" for label, b, a in zip(LABELS, before, after)))
+    return train_split
 
 
 def _tokenize(data, tokenizer, preprocess: Preprocessor, max_length: int, soft: bool):
@@ -175,6 +202,8 @@ def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: b
     if resume and not last_checkpoint(run_dir):
         raise UserError(f"{run_dir}: no checkpoint to resume from; start without --resume")
     set_seed(config.training.seed)
+    if config.training.oversample_min_positives:
+        data["train"] = _oversample(data["train"], config.training.oversample_min_positives, config.training.seed)
     preprocess = Preprocessor.from_config(config.model)
     model, tokenizer = create_model(config.model, preprocess(data["train"]["text"]), config.training.seed)
     _check_preprocessing(model.config, preprocess, config.model.name_or_path)
