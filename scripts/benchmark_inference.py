@@ -20,11 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from training.gold import DEFAULT_NEWS_CORPUS  # noqa: E402
-from training.io_utils import run_cli, setup_logging  # noqa: E402
+from _corpus import ANT_POLITICS
+from training.io_utils import run_cli, setup_logging
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,8 +50,8 @@ def bert_flops(lengths: list[int], hidden: int, layers: int, intermediate: int) 
 def classification_folder(tmp: Path, sentences: list[str]) -> Path:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from training.local_bert import build_local_bert
-    from training.modeling import ID2LABEL, LABEL2ID
+    from training.model.local_bert import build_local_bert
+    from training.model.modeling import ID2LABEL, LABEL2ID
 
     base = build_local_bert(tmp / "base", sentences, "arabert-base")
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=3, id2label=ID2LABEL, label2id=LABEL2ID,
@@ -88,7 +85,7 @@ def time_systems(folder: Path, sentences: list[str], batch1_sentences: int, repe
     """Encoder FLOPs of `sentences`, the best seconds per system to classify them all, and compile time."""
     from transformers import pipeline
 
-    from training.inference import EventClassifier
+    from training.model.inference import EventClassifier
 
     ours = EventClassifier.from_pretrained(str(folder), device="cpu", compile=False)
     compiled = EventClassifier.from_pretrained(str(folder), device="cpu", compile=True)
@@ -113,7 +110,7 @@ def int8_agreement(model: Path, sentences: list[str]) -> float:
     """Share of sentences given the same labels by the fp32 and the int8 model."""
     import numpy as np
 
-    from training.inference import EventClassifier
+    from training.model.inference import EventClassifier
 
     fp32 = EventClassifier.from_pretrained(str(model), device="cpu")
     int8 = EventClassifier.from_pretrained(str(model), device="cpu", int8=True)
@@ -125,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sentences", type=int, default=512, help="news sentences to classify")
     parser.add_argument("--batch1-sentences", type=int, default=64, help="sentences for the slow batch_size=1 run")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per system (the best is kept)")
-    parser.add_argument("--corpus", default=str(DEFAULT_NEWS_CORPUS), help="sentences come from here (else the seeds)")
+    parser.add_argument("--corpus", default=str(ANT_POLITICS), help="sentences come from here (else the seeds)")
     parser.add_argument("--agreement-model", default=None, help="trained model folder for the int8 agreement check")
     args = parser.parse_args(argv)
     setup_logging()
@@ -134,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
-    from training.corpus import iter_sentences
+    from training.inputs.corpus import iter_sentences
 
     source = args.corpus if Path(args.corpus).is_file() else str(ROOT / "seeds")
     pool = [s.text for s in islice(iter_sentences(source), 50000)]

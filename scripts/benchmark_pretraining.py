@@ -16,17 +16,13 @@ The first steps of each run warm up and are not timed. Example:
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from training.config import load_config  # noqa: E402
-from training.gold import DEFAULT_NEWS_CORPUS  # noqa: E402
-from training.io_utils import cpu_name, run_cli, setup_logging  # noqa: E402
-from training.pretrain_config import PretrainConfig  # noqa: E402
+from training.config import load_config
+from _corpus import ANT_POLITICS
+from training.io_utils import cpu_name, run_cli, setup_logging
+from training.pretrain_config import PretrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 WARMUP_STEPS = 3
@@ -35,9 +31,9 @@ WARMUP_STEPS = 3
 def sentences_of(path: str, articles: int, min_words: int) -> list[str]:
     from itertools import islice
 
-    from training.corpus import iter_articles
-    from training.text import CleaningStats
-    from training.corpus import article_sentences
+    from training.inputs.corpus import iter_articles
+    from training.inputs.text import CleaningStats
+    from training.inputs.corpus import article_sentences
 
     stats = CleaningStats()
     out = []
@@ -80,8 +76,8 @@ def baseline_dataset(sentences, tokenizer, max_length: int) -> list[dict]:
 def run(config: PretrainConfig, sentences: list[str], steps: int, batch: int) -> list[tuple[str, float]]:
     from transformers import BertConfig, BertForMaskedLM, DataCollatorForLanguageModeling
 
-    from training.pretraining import masked_positions_class, pack_blocks, packed_collator
-    from training.vocabulary import bert_tokenizer, train_wordpiece
+    from training.fit.pretraining import masked_positions_class, pack_blocks, packed_collator
+    from training.model.vocabulary import bert_tokenizer, train_wordpiece
 
     m, t = config.model, config.training
     tokenizer = bert_tokenizer(train_wordpiece(sentences, m.vocab_size, m.min_frequency), 512)
@@ -107,7 +103,7 @@ def run(config: PretrainConfig, sentences: list[str], steps: int, batch: int) ->
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default=str(ROOT / "configs/pretrain_small.yaml"), help="pretraining config (shape, vocabulary, masking)")
-    parser.add_argument("--corpus", default=str(DEFAULT_NEWS_CORPUS), help="articles to read (default: the ANT politics file; the seeds when it is absent)")
+    parser.add_argument("--corpus", default=str(ANT_POLITICS), help="articles to read (default: the ANT politics file; the seeds when it is absent)")
     parser.add_argument("--articles", type=int, default=2000, help="articles read from the corpus")
     parser.add_argument("--steps", type=int, default=20, help="training steps per run (the first 3 are not timed)")
     parser.add_argument("--batch-size", type=int, default=64, help="examples (sentences or blocks) per step")

@@ -19,11 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from training.gold import DEFAULT_NEWS_CORPUS  # noqa: E402
-from training.io_utils import UserError, cpu_name, run_cli, setup_logging  # noqa: E402
+from _corpus import ANT_POLITICS
+from training.errors import UserError
+from training.io_utils import cpu_name, run_cli, setup_logging
 
 
 def timed(fn):
@@ -34,7 +32,7 @@ def timed(fn):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", default=str(DEFAULT_NEWS_CORPUS), help="JSONL(.gz) with a 'text' column")
+    parser.add_argument("--corpus", default=str(ANT_POLITICS), help="JSONL(.gz) with a 'text' column")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N articles (0 = all)")
     parser.add_argument("--repeats", type=int, default=3, help="time each whole command this many times; the best counts")
     args = parser.parse_args(argv)
@@ -43,12 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"{args.corpus}: corpus not found")
     from itertools import islice
 
-    from training.corpus import iter_articles
-    from training.build_workers import usable_cores
-    from training.label_model import aggregate
-    from training.labeling import LFApplier
-    from training.lexicon import tokenize
-    from training.text import normalize, split_article
+    from training.inputs.corpus import iter_articles
+    from training.data.build_workers import usable_cores
+    from training.weak.label_model import aggregate
+    from training.weak.labeling import LFApplier
+    from training.weak.lexicon import tokenize
+    from training.inputs.text import normalize, split_article
 
     articles, t_read = timed(lambda: [a.text for a in islice(iter_articles(args.corpus), args.limit or None)])
     sentences, t_split = timed(lambda: [s for a in articles for s in split_article(a)])

@@ -17,11 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from training.gold import DEFAULT_NEWS_CORPUS  # noqa: E402
-from training.io_utils import run_cli, setup_logging  # noqa: E402
+from _corpus import ANT_POLITICS
+from training.io_utils import run_cli, setup_logging
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=8, help="optimizer steps per setting (the first is warm-up)")
     parser.add_argument("--batch-size", type=int, default=16, help="sentences per step")
-    parser.add_argument("--corpus", default=str(DEFAULT_NEWS_CORPUS), help="sentences come from here (else the seeds)")
+    parser.add_argument("--corpus", default=str(ANT_POLITICS), help="sentences come from here (else the seeds)")
     parser.add_argument("--worker", nargs=3, metavar=("MODEL", "SENTENCES", "GROUP"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     setup_logging()
@@ -75,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from itertools import islice
 
-    from training.corpus import iter_sentences
-    from training.local_bert import build_local_bert
+    from training.inputs.corpus import iter_sentences
+    from training.model.local_bert import build_local_bert
 
     source = args.corpus if Path(args.corpus).is_file() else str(ROOT / "seeds")
     sentences = [s.text for s in islice(iter_sentences(source), 20000)]

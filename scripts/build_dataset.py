@@ -16,16 +16,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
-from pathlib import Path
 
-# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from training.config import load_config  # noqa: E402
-from training.build_workers import parse_shard, usable_cores  # noqa: E402
-from training.dataset import build_across_processes, build_dataset, build_shard, merge_dataset  # noqa: E402
-from training.io_utils import UserError, run_cli, setup_logging  # noqa: E402
+from training.config import load_config
+from training.data.build_workers import parse_shard, usable_cores
+from training.data.dataset import build_across_processes, build_dataset, build_shard, merge_dataset
+from training.errors import UserError
+from training.io_utils import run_cli, setup_logging
 
 logger = logging.getLogger("build_dataset")
 

@@ -15,7 +15,7 @@ export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
 python scripts/build_dataset.py --input seeds/ --output "$OUT/data" --gold seeds/gold.jsonl
 python scripts/train.py --config configs/tiny.yaml --data "$OUT/data" --output "$OUT/model"
-python scripts/evaluate.py --model "$OUT/model" --data seeds/gold.jsonl --output "$OUT/eval"
+python scripts/evaluate_model.py --model "$OUT/model" --data seeds/gold.jsonl --output "$OUT/eval"
 python scripts/predict.py --model "$OUT/model" --input seeds/ --output "$OUT/predictions.jsonl"
 python scripts/publish.py --model "$OUT/model" --repo-id demo-user/arabic-events-tiny --dry-run "$OUT/upload"
 

@@ -9,17 +9,12 @@ Then: python scripts/train.py --config configs/arabert.yaml --model.name_or_path
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from training.io_utils import run_cli, setup_logging  # noqa: E402
+from training.io_utils import run_cli, setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.local_bert import SHAPES
+    from training.model.local_bert import SHAPES
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", required=True, help="folder to write")
@@ -27,8 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--texts", default="seeds/", help="articles whose words make the tokenizer vocabulary")
     args = parser.parse_args(argv)
     setup_logging()
-    from training.corpus import iter_sentences
-    from training.local_bert import build_local_bert
+    from training.inputs.corpus import iter_sentences
+    from training.model.local_bert import build_local_bert
 
     texts = [s.text for s in iter_sentences(args.texts)]
     build_local_bert(args.output, texts, args.shape)

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
-# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
+from training.errors import UserError
 
-from training.io_utils import UserError, run_cli, setup_logging  # noqa: E402
+from training.io_utils import run_cli, setup_logging
 
 logger = logging.getLogger("predict")
 
@@ -47,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError("--chunk-size must be >= 1")
     from accelerate import PartialState
 
-    from training.batch_predict import check_output_paths, merge_shards, predict_file, write_disagreements
-    from training.inference import EventClassifier
+    from training.serving.batch_predict import check_output_paths, merge_shards, predict_file, write_disagreements
+    from training.model.inference import EventClassifier
 
     state = PartialState()
     if state.num_processes > 1 and state.is_main_process:

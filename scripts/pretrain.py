@@ -13,15 +13,10 @@ Ctrl-C saves a checkpoint in OUTPUT.run/; the same command with --resume continu
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from training.config import load_config  # noqa: E402
-from training.io_utils import run_cli, setup_logging  # noqa: E402
-from training.pretrain_config import PretrainConfig  # noqa: E402
+from training.config import load_config
+from training.io_utils import run_cli, setup_logging
+from training.pretrain_config import PretrainConfig
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args, overrides = parser.parse_known_args(argv)
     setup_logging(args.verbose)
     config = load_config(args.config, overrides, schema=PretrainConfig)
-    from training.pretraining import pretrain
+    from training.fit.pretraining import pretrain
 
     metrics = pretrain(config, args.input, args.output, resume=args.resume, overwrite=args.overwrite)
     return 0 if metrics else 130

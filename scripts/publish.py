@@ -9,13 +9,8 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from training.io_utils import run_cli, setup_logging  # noqa: E402
+from training.io_utils import run_cli, setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
-    from training.publish import dry_run, publish
+    from training.hub.publish import dry_run, publish
 
     if args.dry_run:
         dry_run(args.model, args.dry_run, args.repo_id, overwrite=args.overwrite)

@@ -6,7 +6,7 @@
   # ... or straight into a running Label Studio project (created, or updated, with that config)
   python scripts/review.py export --input runs/preds.jsonl --output review/tasks.json --select disagreement \\
       --url http://localhost:8080 --api-key KEY --project "events review"
-  # annotate in Label Studio, export JSON (or pull it), and write a gold file evaluate.py reads
+  # annotate in Label Studio, export JSON (or pull it), and write a gold file evaluate_model.py reads
   python scripts/review.py import --input review/export.json --output review/gold.jsonl
   python scripts/review.py import --url http://localhost:8080 --api-key KEY --project "events review" --output review/gold.jsonl
 """
@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from pathlib import Path
 
-# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
+from training.errors import UserError
 
-from training.io_utils import UserError, run_cli, setup_logging  # noqa: E402
+from training.io_utils import run_cli, setup_logging
 
 SELECTIONS = ("uncertain", "disagreement", "random", "all")
 
@@ -63,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     server = _server(args, parser)
-    from training.review import export_tasks, import_gold
+    from training.review.review import export_tasks, import_gold
 
     if args.command == "export":
         if args.n is not None and args.n < 1:

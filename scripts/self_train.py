@@ -12,13 +12,8 @@ Validation keeps its weak labels. The revised dataset goes to a new folder; trai
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from training.io_utils import run_cli, setup_logging  # noqa: E402
+from training.io_utils import run_cli, setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
-    from training.self_training import self_training_round
+    from training.fit.self_training import self_training_round
 
     self_training_round(args.model, args.data, args.output, args.confidence, args.batch_size, args.overwrite)
     return 0

@@ -9,14 +9,9 @@ Several GPUs: accelerate launch scripts/train.py --config configs/arabert.yaml -
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-# The repo root replaces this folder on the path: scripts/evaluate.py must not shadow `evaluate`.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from training.config import load_config  # noqa: E402
-from training.io_utils import run_cli, setup_logging  # noqa: E402
+from training.config import load_config
+from training.io_utils import run_cli, setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args, overrides = parser.parse_known_args(argv)
     setup_logging(args.verbose)
     config = load_config(args.config, overrides)  # config errors surface before anything heavy is imported
-    from training.trainer import train
+    from training.fit.trainer import train
 
     result = train(config, args.data, args.output, resume=args.resume, overwrite=args.overwrite)
     return 130 if result.interrupted else 0

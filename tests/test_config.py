@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from training.config import ConfigError, config_from_dict, load_config, save_config
+from training.errors import ConfigError
+from training.config import config_from_dict, load_config, save_config
 
 
 @pytest.mark.parametrize("name", ["tiny.yaml", "arabert.yaml", "arabert_large.yaml"])

@@ -8,7 +8,9 @@ import logging
 
 import pytest
 
-from training.corpus import InputError, decode_bytes, html_to_text, iter_articles, iter_sentences
+from training.errors import InputError
+
+from training.inputs.corpus import decode_bytes, html_to_text, iter_articles, iter_sentences
 
 ARTICLE = "قال المتحدث العسكري إن الهجوم استهدف قاعدة عسكرية.\nوأضاف أن التحقيق مستمر في الحادث."
 

@@ -24,10 +24,12 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SEEDS, assert_one_line_error, read_jsonl, run_script, script_env
-from training.batch_predict import run_fingerprint
-from training.corpus import InputError, decode_bytes, iter_sentences
-from training.inference import EventClassifier
-from training.io_utils import UserError, hub_id_problem, run_cli
+from training.serving.batch_predict import run_fingerprint
+from training.errors import InputError
+from training.inputs.corpus import decode_bytes, iter_sentences
+from training.model.inference import EventClassifier
+from training.errors import UserError
+from training.io_utils import hub_id_problem, run_cli
 from training.outputs import MARKER
 
 SEED_ARTICLE = SEEDS / "000_5f81d87e84ef0dd4.txt"
@@ -35,11 +37,9 @@ SEED_ARTICLE = SEEDS / "000_5f81d87e84ef0dd4.txt"
 
 def cli(capsys, script: str, *args) -> tuple[int, str]:
     """Run scripts/<script>.py's main() through run_cli; returns (exit code, stderr)."""
-    saved = list(sys.path)  # the scripts put the repository root first on import
     spec = importlib.util.spec_from_file_location(f"script_{script}", ROOT / "scripts" / f"{script}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    sys.path[:] = saved
     capsys.readouterr()
     handlers = list(logging.root.handlers)
     try:
@@ -115,7 +115,7 @@ def test_1_train_output_equal_to_its_data_is_refused(capsys, chain, tmp_path):
 
 def test_1_evaluate_output_equal_to_its_model_is_refused(capsys, model):
     before = snapshot(model)
-    one_error_line(*cli(capsys, "evaluate", "--model", model, "--data", SEEDS / "gold.jsonl", "--output", model,
+    one_error_line(*cli(capsys, "evaluate_model", "--model", model, "--data", SEEDS / "gold.jsonl", "--output", model,
                         "--overwrite"), "the output is the input")
     assert snapshot(model) == before
 
@@ -300,7 +300,7 @@ def test_6_an_unreadable_file_in_an_input_folder_is_one_line(capsys, articles, t
 def test_6_truncated_weights_are_one_line(capsys, model, tmp_path):
     weights = model / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
-    one_error_line(*cli(capsys, "evaluate", "--model", model, "--data", SEEDS / "gold.jsonl", "--output",
+    one_error_line(*cli(capsys, "evaluate_model", "--model", model, "--data", SEEDS / "gold.jsonl", "--output",
                         tmp_path / "eval"), "model.safetensors", "weights")
 
 
@@ -332,7 +332,7 @@ def test_6_out_of_range_config_values_are_one_line(capsys, chain, tmp_path, over
 def test_6_evaluate_into_the_current_folder_is_one_line(capsys, chain, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "notes.txt").write_text("mine")
-    one_error_line(*cli(capsys, "evaluate", "--model", chain["model"], "--data", SEEDS / "gold.jsonl", "--output", "."),
+    one_error_line(*cli(capsys, "evaluate_model", "--model", chain["model"], "--data", SEEDS / "gold.jsonl", "--output", "."),
                    "already exists")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
@@ -384,7 +384,7 @@ def test_7_publish_errors_name_the_model_folder_not_a_vanished_temp_folder(model
 
 
 def test_7_a_label_without_gold_positives_is_left_out_of_macro_f1(chain, tmp_path):
-    from training.evaluation import evaluate_model
+    from training.analysis.evaluation import evaluate_model
 
     gold = [r for r in read_jsonl(SEEDS / "gold.jsonl") if "withdrawal_talks" not in r["labels"]]
     path = tmp_path / "gold.jsonl"

@@ -9,9 +9,9 @@ import pytest
 
 from conftest import SEEDS, assert_one_line_error, read_jsonl, run_script
 from training.config import load_config
-from training.corpus import InputError
-from training.dataset import build_dataset
-from training.labeling import LABELS
+from training.errors import InputError
+from training.data.dataset import build_dataset
+from training.labels import LABELS
 
 
 def test_sentences_jsonl_rows(chain):

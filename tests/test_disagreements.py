@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import SEEDS, read_jsonl, run_script
-from training.disagreements import disagreement_records, model_confidence, rules_answers, write_sorted
-from training.labeling import LABELS
+from training.analysis.disagreements import disagreement_records, model_confidence, rules_answers, write_sorted
+from training.labels import LABELS
 
 
 def test_confidence_is_the_largest_margin_beyond_the_threshold_on_disputed_labels():

@@ -1,4 +1,4 @@
-"""The local evaluate metric, evaluate.py's report, and bad gold files."""
+"""The local evaluate metric, evaluate_model.py's report, and bad gold files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import SEEDS, assert_one_line_error, read_jsonl, requires_corpus, run_script
-from training.evaluation import precision_recall_curve
+from training.analysis.evaluation import precision_recall_curve
 from training.metrics import multilabel_scores
 
 
@@ -38,7 +38,7 @@ def test_precision_recall_curve():
 
 def test_evaluate_writes_model_rules_and_baseline_side_by_side(chain, tmp_path):
     out = tmp_path / "eval"
-    result = run_script("evaluate.py", "--model", chain["model"], "--data", SEEDS / "gold.jsonl", "--output", out)
+    result = run_script("evaluate_model.py", "--model", chain["model"], "--data", SEEDS / "gold.jsonl", "--output", out)
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((out / "metrics.json").read_text())
     for system in ("model", "rules", "baseline"):
@@ -57,7 +57,7 @@ def test_evaluate_writes_model_rules_and_baseline_side_by_side(chain, tmp_path):
 
 
 def test_threshold_override(chain, tmp_path):
-    result = run_script("evaluate.py", "--model", chain["model"], "--data", SEEDS / "gold.jsonl",
+    result = run_script("evaluate_model.py", "--model", chain["model"], "--data", SEEDS / "gold.jsonl",
                         "--output", tmp_path / "e", "--threshold", "0.99")
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())
@@ -72,14 +72,14 @@ def test_threshold_override(chain, tmp_path):
 def test_bad_gold_files_are_one_clear_error(chain, tmp_path, content, message):
     gold = tmp_path / "gold.jsonl"
     gold.write_text(content, encoding="utf-8")
-    result = run_script("evaluate.py", "--model", chain["model"], "--data", gold, "--output", tmp_path / "e")
+    result = run_script("evaluate_model.py", "--model", chain["model"], "--data", gold, "--output", tmp_path / "e")
     assert_one_line_error(result, "gold.jsonl", message)
     assert not (tmp_path / "e").exists()
 
 
 @requires_corpus
 def test_news_gold_is_rebuilt_from_the_corpus_by_hash():
-    from training.gold import load_corpus_gold, text_hash
+    from training.inputs.gold import load_corpus_gold, text_hash
 
     refs = read_jsonl(SEEDS / "gold_news.jsonl")
     rows = load_corpus_gold(SEEDS / "gold_news.jsonl")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import SEEDS
-from training.inference import EventClassifier
-from training.io_utils import UserError
-from training.labeling import LABELS
+from training.model.inference import EventClassifier
+from training.errors import UserError
+from training.labels import LABELS
 
 SENTENCES = ["قتل ثلاثة جنود في هجوم على قاعدة عسكرية", "وتطالب الفصائل بانسحاب القوات الأمريكية",
              "فاز الفريق بالمباراة", "ويوجد 2500 جندي أمريكي في العراق ونحو 900 جندي في سوريا"]
@@ -92,7 +92,7 @@ def test_bad_model_paths_are_one_clear_error(path, message):
 
 @pytest.mark.slow
 def test_compile_auto_switches_to_the_compiled_model_with_the_same_scores(chain, classifier, monkeypatch):
-    import training.inference as inference
+    import training.model.inference as inference
 
     texts = [json.loads(line)["text"] for line in (SEEDS / "sentences_gold.jsonl").read_text().splitlines()]
     monkeypatch.setattr(inference, "COMPILE_AFTER_SENTENCES", len(texts))

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from conftest import SEEDS, requires_corpus
-from training.gold import load_corpus_gold, load_gold
-from training.label_model import NaiveBayesEM, aggregate, majority_proba
-from training.labeling import ABSTAIN, LABELING_FUNCTIONS, LABELS, NEGATIVE, POSITIVE, LFApplier
-from training.lexicon import Lexicon, token_stems, tokenize
-from training.lf_report import build_report, lf_table, render_markdown
+from training.inputs.gold import load_corpus_gold, load_gold
+from training.weak.label_model import NaiveBayesEM, aggregate, majority_proba
+from training.labels import LABELS
+from training.weak.labeling import ABSTAIN, LABELING_FUNCTIONS, NEGATIVE, POSITIVE, LFApplier
+from training.weak.lexicon import Lexicon, token_stems, tokenize
+from training.weak.lf_report import build_report, lf_table, render_markdown
 from training.metrics import multilabel_scores
 
 APPLIER = LFApplier()

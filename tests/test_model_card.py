@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from training.io_utils import UserError
-from training.model_card import REQUIRED_SECTIONS, TAGS, validate_card
+from training.errors import UserError
+from training.hub.model_card import REQUIRED_SECTIONS, TAGS, validate_card
 
 
 def test_trained_model_card_validates(chain):
@@ -61,7 +61,7 @@ def test_the_wheel_carries_the_card_template(tmp_path):
 
 
 def test_the_base_model_is_named_on_the_hub_only_when_it_is_a_hub_id(tmp_path):
-    from training.model_card import _base_model
+    from training.hub.model_card import _base_model
 
     assert _base_model("aubmindlab/bert-base-arabertv02", {})[1] == "aubmindlab/bert-base-arabertv02"
     assert _base_model(str(tmp_path), {})[1] is None  # a local folder is never Hub metadata

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SEEDS, assert_one_line_error, run_script, script_env
-from training.build_workers import CHUNK_ARTICLES
+from training.data.build_workers import CHUNK_ARTICLES
 from training.config import load_config
-from training.dataset import build_dataset, build_shard, merge_dataset
+from training.data.dataset import build_dataset, build_shard, merge_dataset
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -83,8 +83,8 @@ def test_two_processes_under_accelerate_give_the_one_process_dataset(corpus, ref
 
 
 def test_a_shard_left_by_an_earlier_failed_run_is_never_merged(corpus, tmp_path):
-    from training.dataset import build_across_processes
-    from training.io_utils import UserError
+    from training.data.dataset import build_across_processes
+    from training.errors import UserError
 
     out, config = tmp_path / "out", load_config()
     stale = tmp_path / "out.shards" / "1"

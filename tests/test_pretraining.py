@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from conftest import ROOT, SEEDS, assert_one_line_error, interrupt_at_first_checkpoint, run_script, script_env
-from training.corpus import iter_sentences
-from training.pretraining import heldout_keys, mask_once, masked_positions_class, pack_blocks, packed_collator
-from training.vocabulary import bert_tokenizer, train_wordpiece
+from training.inputs.corpus import iter_sentences
+from training.fit.pretraining import heldout_keys, mask_once, masked_positions_class, pack_blocks, packed_collator
+from training.model.vocabulary import bert_tokenizer, train_wordpiece
 
 PRETRAIN = ROOT / "configs" / "pretrain_small.yaml"
 SMALL_RUN = ["--model.vocab_size=600", "--model.hidden_size=32", "--model.heads=2", "--model.layers=1",

@@ -9,9 +9,9 @@ from unittest import mock
 import pytest
 
 from conftest import assert_one_line_error, run_script
-from training.io_utils import UserError
-from training.model_card import validate_card
-from training.publish import dry_run, publish
+from training.errors import UserError
+from training.hub.model_card import validate_card
+from training.hub.publish import dry_run, publish
 
 EXPECTED = {"README.md", "config.json", "gold_eval.json", "lf_report.json", "lf_report.md", "metrics.json",
             "model.safetensors", "tokenizer.json", "tokenizer_config.json", "training_config.yaml"}

@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import ROOT, SEEDS, assert_one_line_error, read_jsonl, run_script
-from training.labeling import LABELS
-from training.review import CHOICES, gold_from_export, labeling_config
+from training.labels import LABELS
+from training.review.review import CHOICES, gold_from_export, labeling_config
 
 TINY = ROOT / "configs" / "tiny.yaml"
 
@@ -138,6 +138,6 @@ def test_imported_gold_is_read_by_evaluate(chain, tmp_path):
     gold = tmp_path / "gold.jsonl"
     assert run_script("review.py", "import", "--input", export, "--output", gold).returncode == 0
     assert [r["labels"] for r in read_jsonl(gold)] == [r["labels"] for r in rows]
-    result = run_script("evaluate.py", "--model", chain["model"], "--data", gold, "--output", tmp_path / "eval")
+    result = run_script("evaluate_model.py", "--model", chain["model"], "--data", gold, "--output", tmp_path / "eval")
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["model"]["sentences"] == 6

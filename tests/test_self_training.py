@@ -8,8 +8,9 @@ import numpy as np
 from datasets import load_from_disk
 
 from conftest import assert_one_line_error, read_jsonl, run_script
-from training.labeling import LABELS, LFApplier
-from training.self_training import revised_targets, rule_coverage
+from training.labels import LABELS
+from training.weak.labeling import LFApplier
+from training.fit.self_training import revised_targets, rule_coverage
 
 
 def test_revision_overrules_only_silent_rules_and_fired_cues():

@@ -8,12 +8,11 @@ import logging
 import numpy as np
 import pytest
 
-from conftest import requires_corpus
+from conftest import NEWS_CORPUS, requires_corpus
 from training.config import load_config
-from training.dataset import build_dataset
-from training.gold import DEFAULT_NEWS_CORPUS
-from training.labeling import LABELS
-from training.splits import MIN_POSITIVE_DOCUMENTS, SplitError, assign_splits, check_split_positives
+from training.data.dataset import build_dataset
+from training.labels import LABELS
+from training.data.splits import MIN_POSITIVE_DOCUMENTS, SplitError, assign_splits, check_split_positives
 
 RARE = ("attack", "casualty", "withdrawal_talks", "rare")
 
@@ -102,7 +101,7 @@ def test_a_label_with_few_documents_is_a_warning_naming_the_threshold(caplog):
 def test_ant_corpus_validation_holds_its_share_of_positives(tmp_path):
     """The acceptance run of issue 13: the ANT corpus with the default config's fractions."""
     config = load_config("configs/arabert.yaml")
-    build_dataset(str(DEFAULT_NEWS_CORPUS), str(tmp_path / "ant"), config)
+    build_dataset(str(NEWS_CORPUS), str(tmp_path / "ant"), config)
     splits = json.loads((tmp_path / "ant" / "lf_report.json").read_text())["splits"]
     total = np.sum(list(splits["positives"].values()), axis=0)
     share = dict(zip(LABELS, np.array(splits["positives"]["validation"]) / total))

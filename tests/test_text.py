@@ -7,7 +7,7 @@ import re
 import pytest
 
 from conftest import SEEDS, read_jsonl
-from training.text import CleaningStats, clean_article, fix_characters, normalize, split_article, split_line
+from training.inputs.text import CleaningStats, clean_article, fix_characters, normalize, split_article, split_line
 
 
 def test_splitter_reproduces_the_hand_made_seed_sentences_exactly():

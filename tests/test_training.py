@@ -14,9 +14,9 @@ from safetensors.numpy import load_file
 
 from conftest import ROOT, assert_one_line_error, interrupt_at_first_checkpoint, run_script, script_env
 from training.config import load_config
-from training.io_utils import UserError
-from training.labeling import LABELS
-from training.trainer import oversampled_indices, positive_weights, train, tune_thresholds
+from training.errors import UserError
+from training.labels import LABELS
+from training.fit.trainer import oversampled_indices, positive_weights, train, tune_thresholds
 
 TINY = ROOT / "configs" / "tiny.yaml"
 
@@ -40,7 +40,7 @@ def test_plain_pipeline_loads_the_model_folder(chain):
     out = clf(["قتل ثلاثة جنود في هجوم على قاعدة عسكرية"])[0]
     assert {d["label"] for d in out} == set(LABELS)
     # the pipeline applies the sigmoid of multi-label classification, as EventClassifier does
-    from training.inference import EventClassifier
+    from training.model.inference import EventClassifier
 
     ours = EventClassifier.from_pretrained(str(chain["model"]), device="cpu")
     expected = ours.predict(["قتل ثلاثة جنود في هجوم على قاعدة عسكرية"])[0].scores
@@ -90,7 +90,7 @@ def test_oversampling_repeats_only_the_rare_labels_positives():
 
 def test_training_with_oversampling_sees_more_rare_positives(chain, tmp_path, caplog):
     config = load_config(TINY, ["--training.max_steps=2", "--card.gold_file=", "--training.oversample_min_positives=500"])
-    with caplog.at_level("INFO", logger="training.trainer"):
+    with caplog.at_level("INFO", logger="training.fit.trainer"):
         train(config, chain["data"], tmp_path / "m")
     line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("oversampling"))
     assert all(int(pair.split(" -> ")[1]) >= 500 for pair in line.split(": ", 1)[1].split(", "))
@@ -155,7 +155,7 @@ def test_unreachable_hub_from_the_command_line(tmp_path, chain):
 
 @pytest.mark.slow
 def test_a_local_folder_of_arabert_base_shape_trains(tmp_path, chain):
-    from training.local_bert import build_local_bert
+    from training.model.local_bert import build_local_bert
 
     local = build_local_bert(tmp_path / "arabert_shape", texts=[r for r in _seed_texts()], shape="arabert-base")
     config = load_config(ROOT / "configs" / "arabert.yaml", [

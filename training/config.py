@@ -15,12 +15,12 @@ from pathlib import Path
 
 import yaml
 
-from training.io_utils import UserError, atomic_write_text, first_line
-from training.label_model import LABEL_MODELS
+from training.errors import ConfigError
 
+from training.io_utils import atomic_write_text, first_line
 
-class ConfigError(UserError):
-    """A config problem; the message is one line saying what is wrong and what is valid."""
+# How rule votes become labels; training.weak.label_model implements each.
+LABEL_MODELS = ("majority", "naive_bayes")
 
 
 @dataclass
@@ -232,5 +232,5 @@ def config_from_dict(values: dict, schema=Config):
                      for name, f in _sections(schema).items()})
 
 
-__all__ = ["Config", "ConfigError", "DataConfig", "ModelConfig", "TrainingConfig", "CardConfig",
+__all__ = ["Config", "DataConfig", "ModelConfig", "TrainingConfig", "CardConfig",
            "load_config", "save_config", "parse_overrides", "config_from_dict"]

@@ -14,11 +14,9 @@ from pathlib import Path
 from itertools import islice
 from typing import Callable, Iterable, Iterator
 
+from training.errors import UserError
+
 logger = logging.getLogger(__name__)
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, exit code 2, no traceback."""
 
 
 # The Hub's rules for a repo id: OWNER/NAME, each of letters, digits, "-", "_" and ".", at most 96

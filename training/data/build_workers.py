@@ -1,0 +1,151 @@
+"""Splitting and labeling articles on every core, or across processes and machines, in input order.
+
+Articles are read in the parent and cut into chunks of CHUNK_ARTICLES; a chunk is cleaned, split
+and voted on by one worker (`label_chunk`), and chunks come back in input order, so the build
+that consumes them writes the same bytes whatever the number of workers. At most two chunks per
+worker are in flight, so memory stays flat however large the input.
+
+Past one machine, shard K of N takes chunks K, K+N, K+2N, ... and writes them to a shard folder;
+`merge_shards` deals them back round-robin, which restores input order exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import pickle
+from collections import Counter, deque
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from training.inputs.corpus import Article, article_sentences
+from training.errors import UserError
+from training.weak.labeling import LFApplier
+from training.weak.lexicon import Lexicon
+from training.inputs.text import CleaningStats
+
+logger = logging.getLogger(__name__)
+
+CHUNK_ARTICLES = 128  # articles per task: large enough to hide inter-process overhead, small enough to balance
+IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: keeps every core busy with bounded memory
+SHARD_FILE = "chunks.pickle"
+
+
+@dataclass
+class LabelledChunk:
+    index: int                   # position of the chunk in the input
+    doc_ids: list[str]           # one per article
+    sentences: list[list[str]]   # the sentences of each article, in order
+    votes: np.ndarray            # [sentences of the chunk, labeling functions], int8
+    removed: Counter             # what cleaning removed, by rule
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    presplit: bool
+    min_words: int
+    lexicon: str   # "" = the packaged lexicon
+    source: str    # the input's name, for warnings
+
+
+_APPLIERS: dict[str, LFApplier] = {}  # one per process and lexicon: loading it costs ~0.1 s
+
+
+def label_chunk(index: int, articles: list[Article], settings: ChunkSettings) -> LabelledChunk:
+    """Clean, split and vote on one chunk of articles (runs in a worker process or in-process)."""
+    if settings.lexicon not in _APPLIERS:
+        _APPLIERS[settings.lexicon] = LFApplier(lexicon=Lexicon.load(settings.lexicon or None))
+    applier = _APPLIERS[settings.lexicon]
+    stats = CleaningStats()
+    sentences = [article_sentences(a, settings.presplit, settings.min_words, stats, settings.source) for a in articles]
+    flat = [s for per_article in sentences for s in per_article]
+    votes = applier.apply(flat) if flat else np.zeros((0, len(applier.lfs)), dtype=np.int8)
+    return LabelledChunk(index, [a.doc_id for a in articles], sentences, votes, stats.removed)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (affinity and container limits), at least 1."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _chunks(articles: Iterable[Article], shard: tuple[int, int]) -> Iterator[tuple[int, list[Article]]]:
+    """(index, articles) of the chunks this shard (K, N) owns: K, K+N, K+2N, ..."""
+    k, n = shard
+    it = iter(articles)
+    index = 0
+    while chunk := list(islice(it, CHUNK_ARTICLES)):
+        if index % n == k:
+            yield index, chunk
+        index += 1
+
+
+def labelled_chunks(articles: Iterable[Article], settings: ChunkSettings, workers: int = 1,
+                    shard: tuple[int, int] = (0, 1)) -> Iterator[LabelledChunk]:
+    """Label the chunks of `articles` (this shard's only) with `workers` processes, in input order."""
+    chunks = _chunks(articles, shard)
+    if workers <= 1:
+        yield from (label_chunk(index, chunk, settings) for index, chunk in chunks)
+        return
+    # fork starts workers in milliseconds and keeps the parent's logging; elsewhere, spawn.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with multiprocessing.get_context(method).Pool(workers) as pool:
+        pending: deque = deque()
+        for index, chunk in chunks:
+            pending.append(pool.apply_async(label_chunk, (index, chunk, settings)))
+            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """"K/N" -> (K, N) with 0 <= K < N."""
+    k, sep, n = text.partition("/")
+    if not sep or not k.isdigit() or not n.isdigit() or not 0 <= int(k) < int(n):
+        raise UserError(f"--shard {text!r}: expected K/N with 0 <= K < N, e.g. 0/4")
+    return int(k), int(n)
+
+
+def write_shard(chunks: Iterable[LabelledChunk], folder: Path) -> int:
+    """Store a shard's labelled chunks (a pickle stream: this project's own intermediate files)."""
+    count = 0
+    with (folder / SHARD_FILE).open("wb") as fh:
+        for chunk in chunks:
+            pickle.dump(chunk, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            count += 1
+    return count
+
+
+def _read_shard(folder: Path) -> Iterator[LabelledChunk]:
+    with (folder / SHARD_FILE).open("rb") as fh:
+        while True:
+            try:
+                yield pickle.load(fh)
+            except EOFError:
+                return
+
+
+def merge_shards(folders: list[Path]) -> Iterator[LabelledChunk]:
+    """Deal the chunks of N shard folders (shard K holds chunks K, K+N, ...) back into input order."""
+    readers = [_read_shard(f) for f in folders]
+    index = 0
+    while True:
+        chunk = next(readers[index % len(readers)], None)
+        if chunk is None:
+            if any(next(r, None) is not None for r in readers):
+                raise UserError(f"shard {folders[index % len(folders)]} ends early: the shards come from different "
+                                f"inputs or one of them failed; build them again")
+            return
+        if chunk.index != index:
+            raise UserError(f"shard {folders[index % len(folders)]}: chunk {chunk.index} where {index} was expected; "
+                            f"give the shard folders in order 0..N-1, all of one build")
+        yield chunk
+        index += 1

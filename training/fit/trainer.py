@@ -1,0 +1,299 @@
+"""Fine-tuning a multi-label sentence classifier on the weak labels with transformers' Trainer.
+
+`train(config, data_dir, model_dir)` checks the data before any model is loaded, tokenizes
+with the model's preprocessing, trains with a weighted BCE loss (soft or hard targets),
+evaluates every epoch, stops early on validation macro F1, restores the best checkpoint,
+tunes one decision threshold per label on validation, and writes the model folder in one
+atomic step. Checkpoints live beside it in `<model_dir>.run/`; Ctrl-C saves one there and
+`resume=True` continues from the last one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from training.fit.callbacks import check_finite, finite_loss_callback, interrupt_callback, last_checkpoint, mixed_precision
+from training.config import Config, save_config
+from training.errors import UserError
+from training.io_utils import atomic_write_json, first_line
+from training.labels import LABELS
+from training.model.modeling import Preprocessor, create_model
+from training.metrics import multilabel_scores
+from training.outputs import check_not_an_input, check_output, output_folder
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    metrics: dict
+    interrupted: bool = False
+
+
+def load_training_data(data_dir: str | Path):
+    """The DatasetDict built by build_dataset, checked: splits, labels, and class balance."""
+    data_dir = Path(data_dir)
+    if not (data_dir / "sentences.jsonl").is_file() or not (data_dir / "dataset").is_dir():
+        raise UserError(f"{data_dir}: not a built dataset (no sentences.jsonl or dataset/); run scripts/build_dataset.py first")
+    from datasets import load_from_disk
+
+    try:
+        data = load_from_disk(str(data_dir / "dataset"))
+    except Exception as err:  # noqa: BLE001 - datasets raises many types for a damaged folder
+        raise UserError(f"{data_dir / 'dataset'}: cannot be read as a dataset ({type(err).__name__}: "
+                        f"{first_line(err) or 'damaged'}); rebuild it with scripts/build_dataset.py") from None
+    if "train" not in data or len(data["train"]) == 0:
+        raise UserError(f"{data_dir}: the training split is empty")
+    if "validation" not in data or len(data["validation"]) == 0:
+        raise UserError(f"{data_dir}: no validation split; rebuild with more than one document")
+    seen = {label for split in data.values() for labels in split["labels"] for label in labels}
+    unknown = sorted(seen - set(LABELS))
+    if unknown:
+        raise UserError(f"{data_dir}: labels {unknown} are unknown to this model; expected some of {list(LABELS)}")
+    vectors = np.array(data["train"]["label_vector"])
+    if vectors.sum() == 0 or vectors.sum() == vectors.size:
+        raise UserError(f"{data_dir}: training data is one-class (every sentence has the same labels); nothing to learn")
+    for k, label in enumerate(LABELS):
+        if vectors[:, k].sum() == 0:
+            logger.warning("no training sentence has label %r; the model cannot learn it", label)
+    return data
+
+
+def positive_weights(vectors: np.ndarray, cap: float) -> np.ndarray:
+    """neg/pos per label, capped; 1 for labels with no positives."""
+    pos = vectors.sum(axis=0)
+    neg = len(vectors) - pos
+    return np.where(pos > 0, np.minimum(neg / np.maximum(pos, 1), cap), 1.0)
+
+
+def oversampled_indices(vectors: np.ndarray, min_positives: int, seed: int) -> np.ndarray:
+    """Row indices of the training split with each rare label's positives repeated until the label
+    has `min_positives` (whole repeats, then a seeded sample for the remainder). A label with no
+    positives, or with enough, adds nothing. Rows stay in order; the Trainer shuffles them."""
+    rng = np.random.default_rng(seed)
+    extra = []
+    for k in range(vectors.shape[1]):
+        positives = np.flatnonzero(vectors[:, k] >= 0.5)
+        missing = min_positives - len(positives)
+        if len(positives) == 0 or missing <= 0:
+            continue
+        repeats, remainder = divmod(missing, len(positives))
+        extra.append(np.tile(positives, repeats))
+        extra.append(np.sort(rng.choice(positives, size=remainder, replace=False)))
+    return np.sort(np.concatenate([np.arange(len(vectors)), *extra])) if extra else np.arange(len(vectors))
+
+
+def tune_thresholds(gold: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """Per label, the threshold in 0.05..0.95 with the best validation F1 (ties: closest to 0.5)."""
+    grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
+    thresholds = {}
+    for k, label in enumerate(LABELS):
+        if gold[:, k].sum() == 0:
+            thresholds[label] = 0.5
+            continue
+        best = max(grid, key=lambda t: (_f1(gold[:, k], scores[:, k] >= t), -abs(t - 0.5)))
+        thresholds[label] = float(best)
+    return thresholds
+
+
+def _f1(gold: np.ndarray, pred: np.ndarray) -> float:
+    tp = float((gold.astype(bool) & pred).sum())
+    denom = float(gold.sum() + pred.sum())
+    return 2 * tp / denom if denom else 0.0
+
+
+def _oversample(train_split, min_positives: int, seed: int):
+    before = np.array(train_split["label_vector"]).sum(axis=0)
+    indices = oversampled_indices(np.array(train_split["label_vector"]), min_positives, seed)
+    train_split = train_split.select(indices)
+    after = np.array(train_split["label_vector"]).sum(axis=0)
+    logger.info("oversampling to %d positives per label: %s", min_positives,
+                ", ".join(f"{label} {int(b)} -> {int(a)}" for label, b, a in zip(LABELS, before, after)))
+    return train_split
+
+
+def _tokenize(data, tokenizer, preprocess: Preprocessor, max_length: int, soft: bool):
+    def encode(batch):
+        enc = tokenizer(preprocess(batch["text"]), truncation=True, max_length=max_length)
+        enc["length"] = [len(ids) for ids in enc["input_ids"]]
+        return enc
+
+    def with_labels(split_name, ds):
+        column = "targets" if soft and split_name == "train" else "label_vector"
+        ds = ds.map(encode, batched=True, desc=f"tokenizing {split_name}")
+        ds = ds.map(lambda r: {"labels": [float(x) for x in r[column]]})
+        keep = {"input_ids", "attention_mask", "token_type_ids", "labels", "length"}
+        return ds.remove_columns([c for c in ds.column_names if c not in keep])
+
+    return {name: with_labels(name, ds) for name, ds in data.items()}
+
+
+def _training_arguments(config: Config, run_dir: Path):
+    from transformers import TrainingArguments
+
+    t = config.training
+    precision = mixed_precision(t.mixed_precision)
+    logger.info("mixed precision: %s", next(iter(precision), "fp32"))
+    return TrainingArguments(
+        output_dir=str(run_dir), seed=t.seed, data_seed=t.seed, learning_rate=t.learning_rate,
+        num_train_epochs=t.num_train_epochs, max_steps=t.max_steps,
+        per_device_train_batch_size=t.per_device_train_batch_size,
+        per_device_eval_batch_size=t.per_device_eval_batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation_steps, weight_decay=t.weight_decay,
+        warmup_steps=t.warmup_ratio, eval_strategy="epoch", save_strategy="epoch",
+        load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
+        save_total_limit=max(t.save_total_limit, 1), logging_steps=t.logging_steps, report_to="none",
+        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
+        dataloader_num_workers=t.dataloader_num_workers, disable_tqdm=False,
+        logging_nan_inf_filter=False,  # a diverged run must show (and stop on) its NaN loss, not hide it
+        **precision,
+    )
+
+
+def _make_trainer(model, tokenizer, args, splits, pos_weight: np.ndarray, patience: int, callbacks: list):
+    import torch
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer
+
+    class MultiLabelTrainer(Trainer):
+        """Trainer with BCE-with-logits and per-label positive weights."""
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs.pop("labels")
+            outputs = model(**inputs)
+            weight = torch.as_tensor(pos_weight, dtype=outputs.logits.dtype, device=outputs.logits.device)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(outputs.logits, labels.to(outputs.logits.dtype),
+                                                                        pos_weight=weight)
+            return (loss, outputs) if return_outputs else loss
+
+    def compute_metrics(eval_pred):
+        scores = 1 / (1 + np.exp(-eval_pred.predictions))
+        result = multilabel_scores(eval_pred.label_ids, scores >= 0.5, list(LABELS), scores)
+        return {"macro_f1": result["macro_f1"], "micro_f1": result["micro_f1"]}
+
+    if patience > 0:
+        callbacks = callbacks + [EarlyStoppingCallback(early_stopping_patience=patience)]
+    return MultiLabelTrainer(model=model, args=args, train_dataset=splits["train"], eval_dataset=splits["validation"],
+                             data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
+                             compute_metrics=compute_metrics, callbacks=callbacks)
+
+
+def _scores(trainer, dataset) -> tuple[np.ndarray, np.ndarray]:
+    output = trainer.predict(dataset)
+    return output.label_ids, 1 / (1 + np.exp(-output.predictions))
+
+
+def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: bool = False,
+          overwrite: bool = False) -> TrainResult:
+    """Fine-tune on a built dataset and write the model folder (see module docstring)."""
+    from transformers import set_seed
+
+    model_dir = Path(model_dir)
+    inputs = [data_dir, config.model.name_or_path, config.card.gold_file]
+    check_output(model_dir, "train", inputs, overwrite)
+    run_dir = model_dir.with_name(model_dir.name + ".run")
+    check_not_an_input(run_dir, inputs)
+    data = load_training_data(data_dir)  # all data checks happen before any model is loaded
+    if resume and not last_checkpoint(run_dir):
+        raise UserError(f"{run_dir}: no checkpoint to resume from; start without --resume")
+    set_seed(config.training.seed)
+    if config.training.oversample_min_positives:
+        data["train"] = _oversample(data["train"], config.training.oversample_min_positives, config.training.seed)
+    preprocess = Preprocessor.from_config(config.model)
+    model, tokenizer = create_model(config.model, preprocess(data["train"]["text"]), config.training.seed)
+    _check_preprocessing(model.config, preprocess, config.model.name_or_path)
+    model.config.preprocessing = preprocess.to_dict()
+    splits = _tokenize(data, tokenizer, preprocess, config.model.max_length, config.training.soft_targets)
+    train_vectors = np.array(data["train"]["label_vector"])
+    pos_weight = (positive_weights(train_vectors, config.training.max_pos_weight)
+                  if config.training.pos_weight == "auto" else np.ones(len(LABELS)))
+    interrupt = interrupt_callback()
+    trainer = _make_trainer(model, tokenizer, _training_arguments(config, run_dir), splits, pos_weight,
+                            config.training.early_stopping_patience, [interrupt, finite_loss_callback()])
+    try:
+        output = trainer.train(resume_from_checkpoint=last_checkpoint(run_dir) if resume else None)
+    finally:
+        interrupt.restore()
+    if interrupt.interrupted:
+        logger.warning("training interrupted at step %d; checkpoint in %s; continue with --resume",
+                       trainer.state.global_step, run_dir)
+        return TrainResult(model_dir, {}, interrupted=True)
+    check_finite(output.training_loss, trainer.state.global_step)
+    metrics = _finish(trainer, splits, config, model_dir, data_dir, output, pos_weight, inputs, overwrite)
+    if trainer.is_world_process_zero():
+        shutil.rmtree(run_dir, ignore_errors=True)  # the run succeeded; checkpoints are no longer needed
+    return TrainResult(model_dir, metrics)
+
+
+def _check_preprocessing(model_config, preprocess: Preprocessor, name: str) -> None:
+    """A checkpoint pretrained on preprocessed text must be fine-tuned on the same preprocessing."""
+    saved = getattr(model_config, "preprocessing", None)
+    if saved and saved != preprocess.to_dict():
+        raise UserError(f"{name} was pretrained with preprocessing {saved.get('type')!r} but this config uses "
+                        f"{preprocess.kind!r}: set --model.preprocessing={saved.get('type')} (and the same "
+                        f"arabert_model_name) to fine-tune it on the text it learned")
+
+
+def _record_pretraining(base: Path, model_dir: Path) -> None:
+    """An encoder from scripts/pretrain.py: keep its pretraining config and figures with the model
+    (the card describes the base from them, and the base folder may not travel with the model)."""
+    if not (base / "pretrain_metrics.json").is_file():
+        return
+    import yaml
+
+    record = {"config": yaml.safe_load((base / "pretrain_config.yaml").read_text("utf-8")),
+              "metrics": json.loads((base / "pretrain_metrics.json").read_text("utf-8"))}
+    atomic_write_json(model_dir / "pretraining.json", record)
+
+
+def _evaluate_on_gold(model_dir: Path, gold_file: str) -> None:
+    """Score the finished model and the rules on the card's gold set (for the card's results)."""
+    if not gold_file or not Path(gold_file).is_file():
+        logger.warning("card.gold_file %r not found; the card will have no gold results", gold_file)
+        return
+    from training.analysis.evaluation import evaluate_model
+
+    results = evaluate_model(str(model_dir), gold_file)
+    atomic_write_json(model_dir / "gold_eval.json", results)
+    logger.info("gold %s: model macro F1 %.3f, rules %.3f", gold_file, results["model"]["macro_f1"],
+                results["rules"]["macro_f1"])
+
+
+def _finish(trainer, splits, config: Config, model_dir: Path, data_dir, output, pos_weight, inputs,
+            overwrite: bool) -> dict:
+    """Tune thresholds, measure, and write the model folder atomically (main process only)."""
+    val_gold, val_scores = _scores(trainer, splits["validation"])
+    thresholds = tune_thresholds(val_gold, val_scores)
+    trainer.model.config.thresholds = thresholds
+    metrics = {"train_loss": output.training_loss, "global_step": trainer.state.global_step,
+               "best_checkpoint": Path(trainer.state.best_model_checkpoint or "").name,
+               "thresholds": thresholds, "pos_weight": dict(zip(LABELS, map(float, pos_weight)))}
+    for name in ("train", "validation"):
+        gold, scores = (val_gold, val_scores) if name == "validation" else _scores(trainer, splits[name])
+        pred = np.stack([scores[:, k] >= thresholds[label] for k, label in enumerate(LABELS)], axis=1)
+        metrics[name] = multilabel_scores(gold >= 0.5, pred, list(LABELS), scores)
+        metrics[name]["sentences"] = int(len(gold))
+    if not trainer.is_world_process_zero():
+        return metrics
+    from training.hub.model_card import write_card
+
+    with output_folder(model_dir, "train", inputs, overwrite) as tmp:
+        trainer.model.save_pretrained(tmp, safe_serialization=True)
+        trainer.processing_class.save_pretrained(tmp)
+        save_config(config, tmp / "training_config.yaml")
+        atomic_write_json(tmp / "metrics.json", metrics)
+        _record_pretraining(Path(config.model.name_or_path), tmp)
+        for report in ("lf_report.md", "lf_report.json"):
+            if (Path(data_dir) / report).is_file():
+                shutil.copy(Path(data_dir) / report, tmp / report)
+        _evaluate_on_gold(tmp, config.card.gold_file)
+        write_card(tmp, local_path=str(model_dir))
+    logger.info("validation macro F1 %.3f (thresholds %s); model in %s",
+                metrics["validation"]["macro_f1"], thresholds, model_dir)
+    return metrics

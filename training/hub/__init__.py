@@ -1,0 +1,2 @@
+"""The Hugging Face Hub: the model card (`model_card`) and publishing (`publish`). Imports `model`
+and `weak` (the card lists the rules)."""

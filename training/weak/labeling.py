@@ -1,0 +1,392 @@
+"""Labeling functions: small named rules that vote for or against one label, or abstain.
+
+Each function sees a `Cues` object (the sentence's normalized tokens and where each lexicon
+category matched) and answers True when its pattern is present. Positive functions vote
+POSITIVE for their label when they fire, negative ("veto") functions vote NEGATIVE. The
+applier builds the [sentences x functions] vote matrix that the label models aggregate.
+Definitions follow resources/LABELS.md (the annotation guidelines); the cue words live in resources/lexicon.yaml.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable, Iterable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from training.weak.lexicon import Lexicon, tokenize
+from training.inputs.text import normalize
+
+ABSTAIN, NEGATIVE, POSITIVE = -1, 0, 1
+_DIGITS = re.compile(r"^\d+$")
+_NEGATION_WINDOW = 7  # tokens between a negation and the casualty noun it negates
+
+
+@dataclass
+class Cues:
+    """The evidence of one sentence: tokens and lexicon category positions."""
+
+    tokens: list[str]
+    hits: dict[str, list[int]]
+
+    def has(self, category: str) -> bool:
+        return category in self.hits
+
+    def at(self, category: str) -> list[int]:
+        return self.hits.get(category, [])
+
+    def near(self, first: str, second: str, before: int, after: int) -> bool:
+        """True when a `second` cue starts within [-before, +after] tokens of a `first` cue."""
+        return any(-before <= j - i <= after for i in self.at(first) for j in self.at(second))
+
+    @cached_property
+    def negated(self) -> set[int]:
+        """Positions of casualty words that follow a negation ("دون وقوع إصابات")."""
+        # Only nouns: "لا يشمل الخسائر ... الذين قتلوا" negates the noun, not the later verb.
+        negations = self.at("negation")
+        return {w for w in self.at("casualty_noun") if any(0 < w - n <= _NEGATION_WINDOW for n in negations)}
+
+    @cached_property
+    def ceasefire(self) -> set[int]:
+        """Positions inside "وقف إطلاق النار", which names no attack."""
+        return {c + k for c in self.at("ceasefire") for k in range(4)}
+
+    @cached_property
+    def threatened(self) -> set[int]:
+        """Positions right after a threat or vow ("هدد باستهداف", "توعد بشن هجوم"): no act."""
+        return {t + k for t in self.at("threat") for k in (1, 2, 3)}
+
+    def acts(self, category: str) -> list[int]:
+        """Positions of attack cues that are not part of a ceasefire phrase or a threat."""
+        return [i for i in self.at(category) if i not in self.ceasefire and i not in self.threatened]
+
+    def affirmed(self, category: str) -> list[int]:
+        """Positions of a category's cues that are not negated."""
+        return [i for i in self.at(category) if i not in self.negated]
+
+    @cached_property
+    def numbers(self) -> list[int]:
+        return sorted(set(self.at("number_word")) | {i for i, t in enumerate(self.tokens) if _DIGITS.match(t)})
+
+    # Ambiguous ("weak") cues count only with evidence of a conflict: an anchor word (forces,
+    # militants, war, weapons...) or an unambiguous attack word. Attack words may also count
+    # when nothing points to another domain (sport, business, technology, medicine).
+    @cached_property
+    def conflict(self) -> bool:
+        return self.has("conflict_context") or self.has("attack_event") or self.has("attack_verb")
+
+    @cached_property
+    def weak_attack_ok(self) -> bool:
+        return self.conflict or not self.has("other_domain")
+
+    def _tiered(self, strong: list[int], weak: list[int], allowed: bool) -> list[int]:
+        return strong + weak if allowed else strong
+
+    @cached_property
+    def attack_nouns(self) -> list[int]:
+        return self._tiered(self.acts("attack_event"), self.acts("attack_event_weak"), self.weak_attack_ok)
+
+    @cached_property
+    def attack_verbs(self) -> list[int]:
+        return self._tiered(self.acts("attack_verb"), self.acts("attack_verb_weak"), self.weak_attack_ok)
+
+    @cached_property
+    def kills(self) -> list[int]:
+        return self._tiered(self.affirmed("kill"), self.affirmed("kill_weak"), self.conflict)
+
+    @cached_property
+    def wounds(self) -> list[int]:
+        return self._tiered(self.affirmed("wound"), self.affirmed("wound_weak"), self.conflict)
+
+    @cached_property
+    def launched(self) -> bool:
+        """A launch (or fall) near a projectile, outside "وقف إطلاق النار"."""
+        return self.weak_attack_ok and any(-3 <= p - l <= 6 for l in self.acts("launch_verb") for p in self.at("projectile"))
+
+    @cached_property
+    def targeted(self) -> bool:
+        return self.weak_attack_ok and any(-6 <= m - t <= 6 for t in self.acts("target_verb")
+                                           for m in self.at("military_target"))
+
+    @cached_property
+    def violent_act(self) -> bool:
+        """A concrete act is described (used to keep threat/exercise vetoes off real attacks)."""
+        return bool(self.strong_attack or self.kills or self.wounds)
+
+    @cached_property
+    def strong_attack(self) -> bool:
+        """An attack told by a verb, a target or a launch, not by a noun that can be figurative."""
+        return bool(self.attack_verbs or self.targeted or self.launched)
+
+    @cached_property
+    def disaster(self) -> bool:
+        """Accidents, disasters and illness, with no attack told by a verb, target or launch."""
+        return (self.has("nonviolent_death") or self.has("health")) and not self.strong_attack
+
+
+@dataclass(frozen=True)
+class LabelingFunction:
+    """One named rule: `label`, `polarity` (POSITIVE or NEGATIVE) and the pattern test."""
+
+    name: str
+    label: str
+    polarity: int
+    test: Callable[[Cues], bool]
+    weight: float = 1.0  # vote weight in the majority vote; vetoes outweigh single cues
+    doc: str = ""
+
+    def __call__(self, cues: Cues) -> int:
+        return self.polarity if self.test(cues) else ABSTAIN
+
+
+LABELING_FUNCTIONS: list[LabelingFunction] = []
+
+
+def labeling_function(label: str, polarity: int = POSITIVE, weight: float = 1.0):
+    """Register the decorated predicate as a labeling function named after it."""
+
+    def register(test: Callable[[Cues], bool]) -> Callable[[Cues], bool]:
+        doc = (test.__doc__ or "").strip()
+        LABELING_FUNCTIONS.append(LabelingFunction(test.__name__, label, polarity, test, weight, doc))
+        return test
+
+    return register
+
+
+# --- attack ---------------------------------------------------------------------------------
+
+@labeling_function("attack")
+def attack_event_noun(c: Cues) -> bool:
+    """A noun naming a violent act: غارة، قصف، تفجير، كمين، اغتيال... (هجوم، ضربة in a conflict)."""
+    return bool(c.attack_nouns)
+
+
+@labeling_function("attack")
+def attack_verb(c: Cues) -> bool:
+    """A verb of a violent act: قصفت، اغتال، داهمت... (هاجم، اقتحموا in a conflict)."""
+    return bool(c.attack_verbs)
+
+
+@labeling_function("attack")
+def targeted_military(c: Cues) -> bool:
+    """استهدف near a military or human target (a base, forces, leaders, civilians)."""
+    return c.targeted
+
+
+@labeling_function("attack")
+def launched_projectile(c: Cues) -> bool:
+    """أطلق or سقوط near a projectile (rockets, drones, fire), outside "وقف إطلاق النار"."""
+    return c.launched
+
+
+@labeling_function("attack")
+def claimed_responsibility(c: Cues) -> bool:
+    """A claim of responsibility for an attack or an explosion."""
+    return c.near("claim", "explosion", 0, 3) or c.near("claim", "attack_event", 0, 4) or c.near(
+        "claim", "attack_event_weak", 0, 4)
+
+
+@labeling_function("attack")
+def killed_by_gunfire(c: Cues) -> bool:
+    """Killed or wounded by gunfire, shelling or a knife: "قتل ... برصاص الجيش"."""
+    victims = c.affirmed("kill") + c.affirmed("kill_weak") + c.affirmed("wound") + c.affirmed("wound_weak")
+    return any(0 < g - v <= 4 for v in victims for g in c.at("gunfire"))
+
+
+@labeling_function("attack")
+def armed_clash(c: Cues) -> bool:
+    """Clashes and battles: مواجهات، اشتباكات، المعارك."""
+    return c.has("clash")
+
+
+@labeling_function("attack")
+def militants_eliminated_attack(c: Cues) -> bool:
+    """تصفية of militants or of a number of people: a violent operation."""
+    return c.near("eliminate", "militant", 0, 4) or any(0 < n - e <= 2 for e in c.at("eliminate") for n in c.numbers)
+
+
+@labeling_function("attack", NEGATIVE, weight=5.0)
+def cyber_attack(c: Cues) -> bool:
+    """An attack qualified as cyber or hacking: no physical violence."""
+    return any(c.near(cue, "cyber", 0, 3) for cue in ("attack_event", "attack_event_weak", "attack_verb", "attack_verb_weak"))
+
+
+@labeling_function("attack", NEGATIVE, weight=5.0)
+def rhetorical_attack(c: Cues) -> bool:
+    """A verbal, political or media attack (هجوم سياسي، هجوما حادا، حملة إعلامية)."""
+    return c.near("attack_event_weak", "rhetoric", 0, 3) and not c.violent_act
+
+
+@labeling_function("attack", NEGATIVE, weight=3.0)
+def threat_without_act(c: Cues) -> bool:
+    """Threats, vows, plans and self-defence statements with no act described."""
+    return c.has("threat") and not c.violent_act
+
+
+@labeling_function("attack", NEGATIVE, weight=3.0)
+def exercise_or_test(c: Cues) -> bool:
+    """Exercises, weapon tests and demining with no attack named."""
+    return c.has("exercise") and not (c.attack_nouns or c.attack_verbs)
+
+
+@labeling_function("attack", NEGATIVE, weight=5.0)
+def natural_disaster(c: Cues) -> bool:
+    """A storm, accident or illness "strikes": no attack unless a verb, target or launch says so."""
+    return c.disaster
+
+
+@labeling_function("attack", NEGATIVE, weight=10.0)
+def sports_attack(c: Cues) -> bool:
+    """Sports news: a team's attack is not an attack."""
+    return c.has("sports")
+
+
+# --- casualty -------------------------------------------------------------------------------
+
+@labeling_function("casualty")
+def killed(c: Cues) -> bool:
+    """Someone was killed (قتل، مقتل، قتلى... ; مصرع، جثث in a conflict), not negated."""
+    return bool(c.kills) and not (c.has("attempt") and c.attack_nouns)
+
+
+@labeling_function("casualty")
+def wounded(c: Cues) -> bool:
+    """Someone was wounded (جرحى، جريح... ; أصيب، إصابات in a conflict), not negated."""
+    return bool(c.wounds)
+
+
+@labeling_function("casualty")
+def casualty_count(c: Cues) -> bool:
+    """A number of dead or wounded: "مقتل 15"، "ثلاثة جنود قتلوا"، "ارتفعت الحصيلة إلى"."""
+    return any(abs(n - v) <= 4 for v in c.kills + c.wounds for n in c.numbers)
+
+
+@labeling_function("casualty")
+def deadly_act(c: Cues) -> bool:
+    """A deadly or bloody act (هجوم مميت، القصف الدامي) or a death toll."""
+    return c.has("deadly") and bool(c.attack_nouns or c.attack_verbs or c.kills)
+
+
+@labeling_function("casualty")
+def militants_eliminated_casualty(c: Cues) -> bool:
+    """تصفية of militants: they were killed."""
+    return militants_eliminated_attack(c)
+
+
+@labeling_function("casualty", NEGATIVE, weight=5.0)
+def no_casualties(c: Cues) -> bool:
+    """Only negated casualty words: "دون وقوع إصابات"، "لم ترد أنباء عن سقوط ضحايا"."""
+    return bool(c.negated) and not (c.kills or c.wounds)
+
+
+@labeling_function("casualty", NEGATIVE, weight=5.0)
+def nonviolent_harm(c: Cues) -> bool:
+    """Accidents, disasters, illness: deaths or injuries with no violence."""
+    return c.disaster and not (c.attack_nouns or c.has("clash") or c.has("gunfire"))
+
+
+@labeling_function("casualty", NEGATIVE, weight=10.0)
+def sports_injury(c: Cues) -> bool:
+    """Sports news: a player's injury is not a casualty."""
+    return c.has("sports")
+
+
+# --- withdrawal_talks -------------------------------------------------------------------------
+
+def _local_subject(c: Cues, withdraw_at: int) -> bool:
+    """A local armed group right before the withdrawal word: "الوحدات الكردية سحب ..."."""
+    return any(0 < withdraw_at - g <= 3 for g in c.at("local_force"))
+
+
+def _local_object(c: Cues, withdraw_at: int, forces_at: int) -> bool:
+    """A local group between the withdrawal word and the forces: "انسحاب مسلحي ... القوات"."""
+    return any(withdraw_at < g < forces_at for g in c.at("local_force"))
+
+
+def _forces_are_local(c: Cues, forces_at: int) -> bool:
+    return any(0 < g - forces_at <= 2 for g in c.at("local_force"))
+
+
+_POSSESSIVE_FORCES = ("قواتها", "قواته", "قواتهما", "قواتهم")
+
+
+@labeling_function("withdrawal_talks")
+def forces_withdrawal(c: Cues) -> bool:
+    """Withdrawal of forces: "انسحاب القوات"، "خروج القوات"، "قوات التحالف ... في الانسحاب".
+
+    Departure words (خروج، رحيل) count only with the forces right after them. "Its forces"
+    belong to the subject, so a local subject ("الوحدات الكردية سحب قواتها") is no foreign
+    withdrawal; a local group demanding a withdrawal ("الفصائل بانسحاب القوات") is.
+    """
+    for w, strong in [(w, True) for w in c.at("withdraw")] + [(w, False) for w in c.at("withdraw_weak")]:
+        for f in c.at("forces"):
+            if _forces_are_local(c, f):
+                continue
+            if 0 < f - w <= 4 and not _local_object(c, w, f):
+                possessive = c.tokens[f].endswith(_POSSESSIVE_FORCES)
+                if not (possessive and _local_subject(c, w)):
+                    return True
+            if strong and 0 < w - f <= 8 and not _local_subject(c, w) and not _local_object(c, w, w + 3):
+                return True
+    return False
+
+
+@labeling_function("withdrawal_talks")
+def end_of_mission(c: Cues) -> bool:
+    """The end of the coalition's mission: "إنهاء مهمة التحالف"، "انتهاء المهمة العسكرية"."""
+    return c.has("end_mission") and c.has("mission_context")
+
+
+@labeling_function("withdrawal_talks")
+def advisory_role(c: Cues) -> bool:
+    """The move to an advisory-only role: "دور استشاري"، "بصفة استشارية"."""
+    return c.has("advisory") and c.has("mission_context")
+
+
+@labeling_function("withdrawal_talks")
+def talks_on_forces_future(c: Cues) -> bool:
+    """Talks about the future of the coalition or the forces."""
+    return c.has("forces_future")
+
+
+@labeling_function("withdrawal_talks", NEGATIVE, weight=3.0)
+def other_withdrawal(c: Cues) -> bool:
+    """Withdrawal from a deal, a race, a market or a club: not forces."""
+    return c.near("withdraw", "other_withdrawal", 0, 4) and not c.near("withdraw", "forces", 0, 4)
+
+
+@labeling_function("withdrawal_talks", NEGATIVE, weight=10.0)
+def sports_departure(c: Cues) -> bool:
+    """Sports news: a player leaving a club is not a withdrawal."""
+    return c.has("sports")
+
+
+# --- applier --------------------------------------------------------------------------------
+
+class LFApplier:
+    """Builds the [sentences x functions] vote matrix (int8: -1 abstain, 0 no, 1 yes)."""
+
+    def __init__(self, lfs: Iterable[LabelingFunction] | None = None, lexicon: Lexicon | None = None):
+        self.lfs = list(lfs if lfs is not None else LABELING_FUNCTIONS)
+        self.lexicon = lexicon or Lexicon.load()
+
+    def cues(self, sentence: str) -> Cues:
+        tokens = tokenize(normalize(sentence))
+        return Cues(tokens, self.lexicon.match(tokens))
+
+    def apply(self, sentences: Iterable[str], progress: bool = False) -> np.ndarray:
+        sentences = list(sentences)
+        votes = np.full((len(sentences), len(self.lfs)), ABSTAIN, dtype=np.int8)
+        rows = tqdm(sentences, desc="labeling", unit="sent", disable=not progress, mininterval=1.0)
+        for i, sentence in enumerate(rows):
+            cues = self.cues(sentence)
+            for j, lf in enumerate(self.lfs):
+                votes[i, j] = lf(cues)
+        return votes
+
+    def columns(self, label: str) -> list[int]:
+        """Indices of the functions that vote on `label`."""
+        return [j for j, lf in enumerate(self.lfs) if lf.label == label]
