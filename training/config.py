@@ -36,15 +36,15 @@ class DataConfig:
                                        # their sentences are left out of the dataset, so no model trains on them
 
     def __post_init__(self):
-        _check(self.min_words >= 1, "data.min_words must be >= 1")
-        _check(self.label_model in LABEL_MODELS, f"data.label_model must be one of {list(LABEL_MODELS)}")
-        _check(0 < self.validation_fraction < 1, "data.validation_fraction must be in (0, 1)")
-        _check(0 <= self.test_fraction < 1, "data.test_fraction must be in [0, 1)")
-        _check(self.validation_fraction + self.test_fraction < 1, "data: validation + test fractions must be < 1")
-        _check(not self.lexicon or Path(self.lexicon).is_file(), f"data.lexicon: no such file {self.lexicon!r}")
+        require(self.min_words >= 1, "data.min_words must be >= 1")
+        require(self.label_model in LABEL_MODELS, f"data.label_model must be one of {list(LABEL_MODELS)}")
+        require(0 < self.validation_fraction < 1, "data.validation_fraction must be in (0, 1)")
+        require(0 <= self.test_fraction < 1, "data.test_fraction must be in [0, 1)")
+        require(self.validation_fraction + self.test_fraction < 1, "data: validation + test fractions must be < 1")
+        require(not self.lexicon or Path(self.lexicon).is_file(), f"data.lexicon: no such file {self.lexicon!r}")
         for name in ("gold_files", "test_gold_files"):
             missing = [f for f in getattr(self, name) if not Path(f).is_file()]
-            _check(not missing, f"data.{name}: no such file {missing[0]!r}" if missing else "")
+            require(not missing, f"data.{name}: no such file {missing[0]!r}" if missing else "")
 
 
 @dataclass
@@ -61,12 +61,11 @@ class ModelConfig:
     tiny_intermediate_size: int = 256  # feed-forward units
 
     def __post_init__(self):
-        _check(bool(self.name_or_path), "model.name_or_path must not be empty")
-        _check(self.preprocessing in ("arabert", "none"), "model.preprocessing must be 'arabert' or 'none'")
-        _check(8 <= self.max_length <= 512, "model.max_length must be in [8, 512]")
+        check_encoder_source(self)
+        require(8 <= self.max_length <= 512, "model.max_length must be in [8, 512]")
         for name in ("tiny_vocab_size", "tiny_hidden_size", "tiny_layers", "tiny_heads", "tiny_intermediate_size"):
-            _check(getattr(self, name) >= 1, f"model.{name} must be >= 1")
-        _check(self.tiny_hidden_size % self.tiny_heads == 0, "model.tiny_hidden_size must be divisible by tiny_heads")
+            require(getattr(self, name) >= 1, f"model.{name} must be >= 1")
+        require(self.tiny_hidden_size % self.tiny_heads == 0, "model.tiny_hidden_size must be divisible by tiny_heads")
 
 
 @dataclass
@@ -92,23 +91,12 @@ class TrainingConfig:
     dataloader_num_workers: int = 0    # background workers for batching
 
     def __post_init__(self):
-        _check(0 <= self.seed < 2**32, "training.seed must be in [0, 2**32)")
-        _check(self.learning_rate > 0, "training.learning_rate must be > 0")
-        _check(self.max_steps == -1 or self.max_steps > 0, "training.max_steps must be -1 (use epochs) or > 0")
-        _check(self.weight_decay >= 0, "training.weight_decay must be >= 0")
-        _check(self.logging_steps >= 1, "training.logging_steps must be >= 1")
-        _check(self.save_total_limit >= 1, "training.save_total_limit must be >= 1")
-        _check(self.dataloader_num_workers >= 0, "training.dataloader_num_workers must be >= 0")
-        _check(self.num_train_epochs > 0 or self.max_steps > 0, "training: set num_train_epochs > 0 or max_steps > 0")
-        _check(self.per_device_train_batch_size >= 1, "training.per_device_train_batch_size must be >= 1")
-        _check(self.per_device_eval_batch_size >= 1, "training.per_device_eval_batch_size must be >= 1")
-        _check(self.gradient_accumulation_steps >= 1, "training.gradient_accumulation_steps must be >= 1")
-        _check(0 <= self.warmup_ratio < 1, "training.warmup_ratio must be in [0, 1)")
-        _check(self.pos_weight in ("auto", "none"), "training.pos_weight must be 'auto' or 'none'")
-        _check(self.max_pos_weight >= 1, "training.max_pos_weight must be >= 1")
-        _check(self.oversample_min_positives >= 0, "training.oversample_min_positives must be >= 0")
-        _check(self.mixed_precision in ("auto", "no", "bf16", "fp16"), "training.mixed_precision must be auto|no|bf16|fp16")
-        _check(self.early_stopping_patience >= 0, "training.early_stopping_patience must be >= 0")
+        check_optimizer(self)
+        require(self.dataloader_num_workers >= 0, "training.dataloader_num_workers must be >= 0")
+        require(self.pos_weight in ("auto", "none"), "training.pos_weight must be 'auto' or 'none'")
+        require(self.max_pos_weight >= 1, "training.max_pos_weight must be >= 1")
+        require(self.oversample_min_positives >= 0, "training.oversample_min_positives must be >= 0")
+        require(self.early_stopping_patience >= 0, "training.early_stopping_patience must be >= 0")
 
 
 @dataclass
@@ -118,23 +106,49 @@ class CardConfig:
     gold_name: str = "seed articles (hand-labelled)"  # how the card names that gold set
 
     def __post_init__(self):
-        _check(bool(self.license), "card.license must not be empty")
+        require(bool(self.license), "card.license must not be empty")
 
 
-@dataclass
-class Config:
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    training: TrainingConfig = field(default_factory=TrainingConfig)
-    card: CardConfig = field(default_factory=CardConfig)
+class Sections:
+    """A config schema: one dataclass field per YAML section."""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
-def _check(ok: bool, message: str) -> None:
+@dataclass
+class Config(Sections):
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    card: CardConfig = field(default_factory=CardConfig)
+
+
+def require(ok: bool, message: str) -> None:
+    """Raise a ConfigError with `message` unless `ok`."""
     if not ok:
         raise ConfigError(message)
+
+
+def check_encoder_source(m) -> None:
+    """The checks of a `model` section's encoder fields, shared with pretraining's."""
+    require(bool(m.name_or_path), "model.name_or_path must not be empty")
+    require(m.preprocessing in ("arabert", "none"), "model.preprocessing must be 'arabert' or 'none'")
+
+
+def check_optimizer(t) -> None:
+    """The checks of a `training` section's optimizer fields, shared with pretraining's (the
+    fields `training.fit.callbacks.training_arguments` reads)."""
+    require(0 <= t.seed < 2**32, "training.seed must be in [0, 2**32)")
+    require(t.learning_rate > 0, "training.learning_rate must be > 0")
+    require(t.max_steps == -1 or t.max_steps > 0, "training.max_steps must be -1 (use epochs) or > 0")
+    require(t.num_train_epochs > 0 or t.max_steps > 0, "training: set num_train_epochs > 0 or max_steps > 0")
+    for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
+                 "logging_steps", "save_total_limit"):
+        require(getattr(t, name) >= 1, f"training.{name} must be >= 1")
+    require(t.weight_decay >= 0, "training.weight_decay must be >= 0")
+    require(0 <= t.warmup_ratio < 1, "training.warmup_ratio must be in [0, 1)")
+    require(t.mixed_precision in ("auto", "no", "bf16", "fp16"), "training.mixed_precision must be auto|no|bf16|fp16")
 
 
 def _coerce(value, annotation, where: str):

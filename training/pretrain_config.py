@@ -6,10 +6,9 @@ YAML sections, `--section.key=value` overrides, unknown keys rejected, ranges ch
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
-from training.config import _check
+from training.config import Sections, check_encoder_source, check_optimizer, require
 
 SCRATCH = "scratch"
 
@@ -21,8 +20,8 @@ class PretrainDataConfig:
     heldout_fraction: float = 0.02     # share of documents held out to measure MLM loss and perplexity
 
     def __post_init__(self):
-        _check(self.min_words >= 1, "data.min_words must be >= 1")
-        _check(0 < self.heldout_fraction < 0.5, "data.heldout_fraction must be in (0, 0.5)")
+        require(self.min_words >= 1, "data.min_words must be >= 1")
+        require(0 < self.heldout_fraction < 0.5, "data.heldout_fraction must be in (0, 0.5)")
 
 
 @dataclass
@@ -45,14 +44,13 @@ class PretrainModelConfig:
                                        # plateau where the model predicts only word frequencies
 
     def __post_init__(self):
-        _check(bool(self.name_or_path), "model.name_or_path must not be empty")
-        _check(self.preprocessing in ("arabert", "none"), "model.preprocessing must be 'arabert' or 'none'")
-        _check(16 <= self.max_length <= 512, "model.max_length must be in [16, 512]")
-        _check(self.vocab_size >= 100, "model.vocab_size must be >= 100")
+        check_encoder_source(self)
+        require(16 <= self.max_length <= 512, "model.max_length must be in [16, 512]")
+        require(self.vocab_size >= 100, "model.vocab_size must be >= 100")
         for name in ("min_frequency", "hidden_size", "layers", "heads", "intermediate_size"):
-            _check(getattr(self, name) >= 1, f"model.{name} must be >= 1")
-        _check(self.hidden_size % self.heads == 0, "model.hidden_size must be divisible by model.heads")
-        _check(0 <= self.dropout < 1, "model.dropout must be in [0, 1)")
+            require(getattr(self, name) >= 1, f"model.{name} must be >= 1")
+        require(self.hidden_size % self.heads == 0, "model.hidden_size must be divisible by model.heads")
+        require(0 <= self.dropout < 1, "model.dropout must be in [0, 1)")
 
 
 @dataclass
@@ -77,24 +75,13 @@ class PretrainTrainingConfig:
     save_total_limit: int = 2          # checkpoints kept in the run folder
 
     def __post_init__(self):
-        _check(0 <= self.seed < 2**32, "training.seed must be in [0, 2**32)")
-        _check(self.learning_rate > 0, "training.learning_rate must be > 0")
-        _check(self.max_steps == -1 or self.max_steps > 0, "training.max_steps must be -1 (use epochs) or > 0")
-        _check(self.num_train_epochs > 0 or self.max_steps > 0, "training: set num_train_epochs > 0 or max_steps > 0")
-        for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
-                     "logging_steps", "eval_steps", "save_steps", "save_total_limit"):
-            _check(getattr(self, name) >= 1, f"training.{name} must be >= 1")
-        _check(self.weight_decay >= 0, "training.weight_decay must be >= 0")
-        _check(0 <= self.warmup_ratio < 1, "training.warmup_ratio must be in [0, 1)")
-        _check(0 < self.mlm_probability < 1, "training.mlm_probability must be in (0, 1)")
-        _check(self.mixed_precision in ("auto", "no", "bf16", "fp16"), "training.mixed_precision must be auto|no|bf16|fp16")
+        check_optimizer(self)
+        require(self.eval_steps >= 1 and self.save_steps >= 1, "training.eval_steps and save_steps must be >= 1")
+        require(0 < self.mlm_probability < 1, "training.mlm_probability must be in (0, 1)")
 
 
 @dataclass
-class PretrainConfig:
+class PretrainConfig(Sections):
     data: PretrainDataConfig = field(default_factory=PretrainDataConfig)
     model: PretrainModelConfig = field(default_factory=PretrainModelConfig)
     training: PretrainTrainingConfig = field(default_factory=PretrainTrainingConfig)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)

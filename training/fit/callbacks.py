@@ -1,5 +1,6 @@
-"""What every Trainer run here shares: precision choice, Ctrl-C to a resumable checkpoint, the
-stop on a diverged loss, and finding the last checkpoint (fine-tuning and pretraining use them)."""
+"""What every Trainer run here shares: the TrainingArguments of a config's optimizer fields, the
+precision choice, Ctrl-C to a resumable checkpoint, the stop on a diverged loss, and finding the
+last checkpoint (fine-tuning and pretraining use them)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,25 @@ def mixed_precision(choice: str) -> dict:
             return {}
         return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
     return {"bf16": True} if choice == "bf16" else {"fp16": True} if choice == "fp16" else {}
+
+
+def training_arguments(t, run_dir: Path, **specific):
+    """TrainingArguments from a config's `training` section (the fields both configs share, see
+    `training.config.check_optimizer`) plus the run's own `specific` arguments."""
+    from transformers import TrainingArguments
+
+    precision = mixed_precision(t.mixed_precision)
+    logger.info("mixed precision: %s", next(iter(precision), "fp32"))
+    return TrainingArguments(
+        output_dir=str(run_dir), seed=t.seed, data_seed=t.seed, learning_rate=t.learning_rate,
+        num_train_epochs=t.num_train_epochs, max_steps=t.max_steps,
+        per_device_train_batch_size=t.per_device_train_batch_size,
+        per_device_eval_batch_size=t.per_device_eval_batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation_steps, weight_decay=t.weight_decay,
+        warmup_steps=t.warmup_ratio,  # a float below 1 is a share of the steps in transformers 5
+        save_total_limit=t.save_total_limit, logging_steps=t.logging_steps, report_to="none", disable_tqdm=False,
+        logging_nan_inf_filter=False,  # a diverged run must show (and stop on) its NaN loss, not hide it
+        **precision, **specific)
 
 
 def interrupt_callback():

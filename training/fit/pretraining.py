@@ -25,7 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from training.fit.callbacks import (check_finite, finite_loss_callback, interrupt_callback, last_checkpoint,
-                                mixed_precision)
+                                training_arguments)
 from training.config import save_config
 from training.inputs.corpus import iter_sentences
 from training.errors import UserError
@@ -191,20 +191,11 @@ def start_model(config: PretrainConfig, train_sentences: list[str], resume_from:
 
 
 def _training_arguments(config: PretrainConfig, run_dir: Path):
-    from transformers import TrainingArguments
-
     t = config.training
-    return TrainingArguments(
-        output_dir=str(run_dir), seed=t.seed, data_seed=t.seed, learning_rate=t.learning_rate,
-        num_train_epochs=t.num_train_epochs, max_steps=t.max_steps,
-        per_device_train_batch_size=t.per_device_train_batch_size,
-        per_device_eval_batch_size=t.per_device_eval_batch_size,
-        gradient_accumulation_steps=t.gradient_accumulation_steps, weight_decay=t.weight_decay,
-        warmup_steps=t.warmup_ratio, lr_scheduler_type="linear", eval_strategy="steps", eval_steps=t.eval_steps,
-        save_strategy="steps", save_steps=t.save_steps, save_total_limit=t.save_total_limit,
-        logging_steps=t.logging_steps, report_to="none", prediction_loss_only=True,
-        remove_unused_columns=False,  # the collator needs `word_start`, which the model does not take
-        disable_tqdm=False, logging_nan_inf_filter=False, **mixed_precision(t.mixed_precision))
+    return training_arguments(
+        t, run_dir, lr_scheduler_type="linear", eval_strategy="steps", eval_steps=t.eval_steps,
+        save_strategy="steps", save_steps=t.save_steps, prediction_loss_only=True,
+        remove_unused_columns=False)  # the collator needs `word_start`, which the model does not take
 
 
 def _perplexity_callback():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.fit.callbacks import check_finite, finite_loss_callback, interrupt_callback, last_checkpoint, mixed_precision
+from training.fit.callbacks import check_finite, finite_loss_callback, interrupt_callback, last_checkpoint, training_arguments
 from training.config import Config, save_config
 from training.errors import UserError
 from training.io_utils import atomic_write_json, first_line
@@ -136,25 +136,11 @@ def _tokenize(data, tokenizer, preprocess: Preprocessor, max_length: int, soft: 
 
 
 def _training_arguments(config: Config, run_dir: Path):
-    from transformers import TrainingArguments
-
     t = config.training
-    precision = mixed_precision(t.mixed_precision)
-    logger.info("mixed precision: %s", next(iter(precision), "fp32"))
-    return TrainingArguments(
-        output_dir=str(run_dir), seed=t.seed, data_seed=t.seed, learning_rate=t.learning_rate,
-        num_train_epochs=t.num_train_epochs, max_steps=t.max_steps,
-        per_device_train_batch_size=t.per_device_train_batch_size,
-        per_device_eval_batch_size=t.per_device_eval_batch_size,
-        gradient_accumulation_steps=t.gradient_accumulation_steps, weight_decay=t.weight_decay,
-        warmup_steps=t.warmup_ratio, eval_strategy="epoch", save_strategy="epoch",
-        load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
-        save_total_limit=max(t.save_total_limit, 1), logging_steps=t.logging_steps, report_to="none",
-        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
-        dataloader_num_workers=t.dataloader_num_workers, disable_tqdm=False,
-        logging_nan_inf_filter=False,  # a diverged run must show (and stop on) its NaN loss, not hide it
-        **precision,
-    )
+    return training_arguments(
+        t, run_dir, eval_strategy="epoch", save_strategy="epoch", load_best_model_at_end=True,
+        metric_for_best_model="macro_f1", greater_is_better=True, dataloader_num_workers=t.dataloader_num_workers,
+        train_sampling_strategy="group_by_length" if t.group_by_length else "random")
 
 
 def _make_trainer(model, tokenizer, args, splits, pos_weight: np.ndarray, patience: int, callbacks: list):

@@ -22,7 +22,7 @@ import numpy as np
 from training.config import LABEL_MODELS
 from training.labels import LABELS
 
-from training.weak.labeling import ABSTAIN, NEGATIVE, POSITIVE, LabelingFunction
+from training.weak.labeling import ABSTAIN, NEGATIVE, POSITIVE, LabelingFunction, voters
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def aggregate(votes: np.ndarray, lfs: list[LabelingFunction], method: str = "maj
         raise ValueError(f"unknown label model {method!r}; expected one of {LABEL_MODELS}")
     probs = np.zeros((votes.shape[0], len(LABELS)))
     for k, label in enumerate(LABELS):
-        cols = [j for j, lf in enumerate(lfs) if lf.label == label]
+        cols = voters(lfs, label)
         if not cols:
             continue
         sub = votes[:, cols]

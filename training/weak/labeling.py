@@ -22,7 +22,32 @@ from training.inputs.text import normalize
 
 ABSTAIN, NEGATIVE, POSITIVE = -1, 0, 1
 _DIGITS = re.compile(r"^\d+$")
-_NEGATION_WINDOW = 7  # tokens between a negation and the casualty noun it negates
+# Distances, in tokens, between two cues that make one phrase. Arabic news writes a phrase's
+# parts close together: each width covers the usual forms of its phrase (the example beside it),
+# and a wider one starts joining words of different clauses.
+NEGATION_SPAN = 7        # "لم ترد أنباء عن سقوط ضحايا": negation ... casualty noun it negates
+PROJECTILE_BEFORE = 3    # "صواريخ ... أطلقت": the projectile may come first, as the subject
+PROJECTILE_AFTER = 6     # "أطلق مسلحون مجهولون ثلاثة صواريخ": the object after a named subject
+TARGET_SPAN = 6          # "استهدفت ... قاعدة عين الأسد" or "القاعدة التي استهدفت": either order
+CLAIM_SPAN = 4           # "تبنى تنظيم داعش الهجوم": claim, group name, then the act
+CLAIM_EXPLOSION_SPAN = 3 # "تبنى التفجير": explosion words are common; keep them tight
+GUNFIRE_SPAN = 4         # "قتل شاب برصاص الجيش": the victim word, then how
+QUALIFIER_SPAN = 3       # "هجوم إلكتروني"، "هجوما حادا": a qualifier follows its noun closely
+ELIMINATED_SPAN = 4      # "تصفية عدد من المسلحين": eliminate ... militants
+ELIMINATED_NUMBER = 2    # "تصفية 3": a number right after eliminate
+COUNT_SPAN = 4           # "مقتل 15 شخصا"، "ثلاثة جنود قتلوا": a number either side of the word
+LOCAL_SUBJECT_SPAN = 3   # "الوحدات الكردية سحب": a local group right before the withdrawal word
+LOCAL_FORCE_SPAN = 2     # "القوات الكردية": the forces' own qualifier follows them
+FORCES_AFTER = 4         # "انسحاب جميع القوات الأمريكية": withdrawal, then the forces
+FORCES_BEFORE = 8        # "قوات التحالف ... بدأت في الانسحاب": the forces as subject, well before
+OTHER_WITHDRAWAL_SPAN = 4  # "الانسحاب من الاتفاق النووي": withdrawal from a deal, a race, a market
+
+
+def within(first: Iterable[int], second: Iterable[int], low: int, high: int) -> bool:
+    """True when some `second` position lies `low`..`high` tokens after some `first` position
+    (negative: before it). Every distance test of the rules goes through here."""
+    second = list(second)
+    return any(low <= j - i <= high for i in first for j in second)
 
 
 @dataclass
@@ -40,14 +65,14 @@ class Cues:
 
     def near(self, first: str, second: str, before: int, after: int) -> bool:
         """True when a `second` cue starts within [-before, +after] tokens of a `first` cue."""
-        return any(-before <= j - i <= after for i in self.at(first) for j in self.at(second))
+        return within(self.at(first), self.at(second), -before, after)
 
     @cached_property
     def negated(self) -> set[int]:
         """Positions of casualty words that follow a negation ("دون وقوع إصابات")."""
         # Only nouns: "لا يشمل الخسائر ... الذين قتلوا" negates the noun, not the later verb.
         negations = self.at("negation")
-        return {w for w in self.at("casualty_noun") if any(0 < w - n <= _NEGATION_WINDOW for n in negations)}
+        return {w for w in self.at("casualty_noun") if within(negations, [w], 1, NEGATION_SPAN)}
 
     @cached_property
     def ceasefire(self) -> set[int]:
@@ -104,12 +129,13 @@ class Cues:
     @cached_property
     def launched(self) -> bool:
         """A launch (or fall) near a projectile, outside "وقف إطلاق النار"."""
-        return self.weak_attack_ok and any(-3 <= p - l <= 6 for l in self.acts("launch_verb") for p in self.at("projectile"))
+        return self.weak_attack_ok and within(self.acts("launch_verb"), self.at("projectile"),
+                                              -PROJECTILE_BEFORE, PROJECTILE_AFTER)
 
     @cached_property
     def targeted(self) -> bool:
-        return self.weak_attack_ok and any(-6 <= m - t <= 6 for t in self.acts("target_verb")
-                                           for m in self.at("military_target"))
+        return self.weak_attack_ok and within(self.acts("target_verb"), self.at("military_target"),
+                                              -TARGET_SPAN, TARGET_SPAN)
 
     @cached_property
     def violent_act(self) -> bool:
@@ -156,6 +182,19 @@ def labeling_function(label: str, polarity: int = POSITIVE, weight: float = 1.0)
     return register
 
 
+SPORTS_VETO_WEIGHT = 10.0  # outweighs any number of cues: in sports news no label of the task applies
+
+
+def _sports_news(c: Cues) -> bool:
+    return c.has("sports")
+
+
+def sports_veto(label: str, name: str, doc: str) -> None:
+    """Register the sports veto of one label: one test, a named veto per label (a function
+    votes on one label only)."""
+    LABELING_FUNCTIONS.append(LabelingFunction(name, label, NEGATIVE, _sports_news, SPORTS_VETO_WEIGHT, doc))
+
+
 # --- attack ---------------------------------------------------------------------------------
 
 @labeling_function("attack")
@@ -185,15 +224,15 @@ def launched_projectile(c: Cues) -> bool:
 @labeling_function("attack")
 def claimed_responsibility(c: Cues) -> bool:
     """A claim of responsibility for an attack or an explosion."""
-    return c.near("claim", "explosion", 0, 3) or c.near("claim", "attack_event", 0, 4) or c.near(
-        "claim", "attack_event_weak", 0, 4)
+    return (c.near("claim", "explosion", 0, CLAIM_EXPLOSION_SPAN) or c.near("claim", "attack_event", 0, CLAIM_SPAN)
+            or c.near("claim", "attack_event_weak", 0, CLAIM_SPAN))
 
 
 @labeling_function("attack")
 def killed_by_gunfire(c: Cues) -> bool:
     """Killed or wounded by gunfire, shelling or a knife: "قتل ... برصاص الجيش"."""
     victims = c.affirmed("kill") + c.affirmed("kill_weak") + c.affirmed("wound") + c.affirmed("wound_weak")
-    return any(0 < g - v <= 4 for v in victims for g in c.at("gunfire"))
+    return within(victims, c.at("gunfire"), 1, GUNFIRE_SPAN)
 
 
 @labeling_function("attack")
@@ -205,19 +244,19 @@ def armed_clash(c: Cues) -> bool:
 @labeling_function("attack")
 def militants_eliminated_attack(c: Cues) -> bool:
     """تصفية of militants or of a number of people: a violent operation."""
-    return c.near("eliminate", "militant", 0, 4) or any(0 < n - e <= 2 for e in c.at("eliminate") for n in c.numbers)
+    return c.near("eliminate", "militant", 0, ELIMINATED_SPAN) or within(c.at("eliminate"), c.numbers, 1, ELIMINATED_NUMBER)
 
 
 @labeling_function("attack", NEGATIVE, weight=5.0)
 def cyber_attack(c: Cues) -> bool:
     """An attack qualified as cyber or hacking: no physical violence."""
-    return any(c.near(cue, "cyber", 0, 3) for cue in ("attack_event", "attack_event_weak", "attack_verb", "attack_verb_weak"))
+    return any(c.near(cue, "cyber", 0, QUALIFIER_SPAN) for cue in ("attack_event", "attack_event_weak", "attack_verb", "attack_verb_weak"))
 
 
 @labeling_function("attack", NEGATIVE, weight=5.0)
 def rhetorical_attack(c: Cues) -> bool:
     """A verbal, political or media attack (هجوم سياسي، هجوما حادا، حملة إعلامية)."""
-    return c.near("attack_event_weak", "rhetoric", 0, 3) and not c.violent_act
+    return c.near("attack_event_weak", "rhetoric", 0, QUALIFIER_SPAN) and not c.violent_act
 
 
 @labeling_function("attack", NEGATIVE, weight=3.0)
@@ -238,10 +277,7 @@ def natural_disaster(c: Cues) -> bool:
     return c.disaster
 
 
-@labeling_function("attack", NEGATIVE, weight=10.0)
-def sports_attack(c: Cues) -> bool:
-    """Sports news: a team's attack is not an attack."""
-    return c.has("sports")
+sports_veto("attack", "sports_attack", "Sports news: a team's attack is not an attack.")
 
 
 # --- casualty -------------------------------------------------------------------------------
@@ -261,7 +297,7 @@ def wounded(c: Cues) -> bool:
 @labeling_function("casualty")
 def casualty_count(c: Cues) -> bool:
     """A number of dead or wounded: "مقتل 15"، "ثلاثة جنود قتلوا"، "ارتفعت الحصيلة إلى"."""
-    return any(abs(n - v) <= 4 for v in c.kills + c.wounds for n in c.numbers)
+    return within(c.kills + c.wounds, c.numbers, -COUNT_SPAN, COUNT_SPAN)
 
 
 @labeling_function("casualty")
@@ -288,17 +324,14 @@ def nonviolent_harm(c: Cues) -> bool:
     return c.disaster and not (c.attack_nouns or c.has("clash") or c.has("gunfire"))
 
 
-@labeling_function("casualty", NEGATIVE, weight=10.0)
-def sports_injury(c: Cues) -> bool:
-    """Sports news: a player's injury is not a casualty."""
-    return c.has("sports")
+sports_veto("casualty", "sports_injury", "Sports news: a player's injury is not a casualty.")
 
 
 # --- withdrawal_talks -------------------------------------------------------------------------
 
 def _local_subject(c: Cues, withdraw_at: int) -> bool:
     """A local armed group right before the withdrawal word: "الوحدات الكردية سحب ..."."""
-    return any(0 < withdraw_at - g <= 3 for g in c.at("local_force"))
+    return within(c.at("local_force"), [withdraw_at], 1, LOCAL_SUBJECT_SPAN)
 
 
 def _local_object(c: Cues, withdraw_at: int, forces_at: int) -> bool:
@@ -307,7 +340,7 @@ def _local_object(c: Cues, withdraw_at: int, forces_at: int) -> bool:
 
 
 def _forces_are_local(c: Cues, forces_at: int) -> bool:
-    return any(0 < g - forces_at <= 2 for g in c.at("local_force"))
+    return within([forces_at], c.at("local_force"), 1, LOCAL_FORCE_SPAN)
 
 
 _POSSESSIVE_FORCES = ("قواتها", "قواته", "قواتهما", "قواتهم")
@@ -325,11 +358,11 @@ def forces_withdrawal(c: Cues) -> bool:
         for f in c.at("forces"):
             if _forces_are_local(c, f):
                 continue
-            if 0 < f - w <= 4 and not _local_object(c, w, f):
+            if within([w], [f], 1, FORCES_AFTER) and not _local_object(c, w, f):
                 possessive = c.tokens[f].endswith(_POSSESSIVE_FORCES)
                 if not (possessive and _local_subject(c, w)):
                     return True
-            if strong and 0 < w - f <= 8 and not _local_subject(c, w) and not _local_object(c, w, w + 3):
+            if strong and within([f], [w], 1, FORCES_BEFORE) and not _local_subject(c, w) and not _local_object(c, w, w + 3):
                 return True
     return False
 
@@ -355,13 +388,16 @@ def talks_on_forces_future(c: Cues) -> bool:
 @labeling_function("withdrawal_talks", NEGATIVE, weight=3.0)
 def other_withdrawal(c: Cues) -> bool:
     """Withdrawal from a deal, a race, a market or a club: not forces."""
-    return c.near("withdraw", "other_withdrawal", 0, 4) and not c.near("withdraw", "forces", 0, 4)
+    return (c.near("withdraw", "other_withdrawal", 0, OTHER_WITHDRAWAL_SPAN)
+            and not c.near("withdraw", "forces", 0, OTHER_WITHDRAWAL_SPAN))
 
 
-@labeling_function("withdrawal_talks", NEGATIVE, weight=10.0)
-def sports_departure(c: Cues) -> bool:
-    """Sports news: a player leaving a club is not a withdrawal."""
-    return c.has("sports")
+sports_veto("withdrawal_talks", "sports_departure", "Sports news: a player leaving a club is not a withdrawal.")
+
+
+def voters(lfs: list[LabelingFunction], label: str) -> list[int]:
+    """Indices (columns of the vote matrix) of the functions in `lfs` that vote on `label`."""
+    return [j for j, lf in enumerate(lfs) if lf.label == label]
 
 
 # --- applier --------------------------------------------------------------------------------
@@ -389,4 +425,4 @@ class LFApplier:
 
     def columns(self, label: str) -> list[int]:
         """Indices of the functions that vote on `label`."""
-        return [j for j, lf in enumerate(self.lfs) if lf.label == label]
+        return voters(self.lfs, label)

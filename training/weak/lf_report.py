@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from training.labels import LABELS
-
-from training.weak.labeling import ABSTAIN, NEGATIVE, POSITIVE, LabelingFunction
+from training.weak.labeling import ABSTAIN, NEGATIVE, POSITIVE, LabelingFunction, voters
 
 
 def lf_table(votes: np.ndarray, lfs: list[LabelingFunction], gold: np.ndarray | None = None) -> list[dict]:
@@ -19,7 +18,7 @@ def lf_table(votes: np.ndarray, lfs: list[LabelingFunction], gold: np.ndarray | 
     n = max(votes.shape[0], 1)
     rows = []
     for j, lf in enumerate(lfs):
-        same = [k for k, other in enumerate(lfs) if other.label == lf.label and k != j]
+        same = [k for k in voters(lfs, lf.label) if k != j]
         fired = votes[:, j] != ABSTAIN
         others = votes[:, same] if same else np.full((votes.shape[0], 0), ABSTAIN)
         overlap = fired & (others != ABSTAIN).any(axis=1)
@@ -45,7 +44,7 @@ def build_report(votes: np.ndarray, lfs: list[LabelingFunction], probs_by_model:
     labels_chosen = probs_by_model[chosen] >= 0.5
     per_label = {}
     for k, label in enumerate(LABELS):
-        cols = [j for j, lf in enumerate(lfs) if lf.label == label]
+        cols = voters(lfs, label)
         per_label[label] = {"coverage": float((votes[:, cols] != ABSTAIN).any(axis=1).mean()) if n else 0.0,
                             "positives": int(labels_chosen[:, k].sum())}
     report = {
