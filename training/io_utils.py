@@ -14,7 +14,7 @@ from pathlib import Path
 from itertools import islice
 from typing import Callable, Iterable, Iterator
 
-from training.errors import UserError
+from training.errors import InputError, UserError
 
 logger = logging.getLogger(__name__)
 
@@ -187,3 +187,23 @@ def cpu_name() -> str:
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return "unknown"
+
+
+def iter_jsonl(lines: Iterable[str], source: str | Path) -> Iterator[dict]:
+    """Parse JSON lines, skipping blank ones; a bad line is one InputError naming `source` and the line."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{source}: line {number} is not valid JSON ({err.msg})") from None
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Read a small JSONL file (a UTF-8 BOM is allowed); an InputError for a missing file or a bad line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    with path.open(encoding="utf-8-sig") as fh:
+        return list(iter_jsonl(fh, path))

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from training.inputs.gold import load_any_gold
+from training.inputs.gold import label_matrix, load_any_gold
 from training.model.inference import EventClassifier
 from training.errors import UserError
 from training.io_utils import atomic_write_json, atomic_write_text
 from training.analysis.disagreements import FILE_NAME as DISAGREEMENTS, disagreement_records, rules_answers, write_sorted
 from training.labels import LABELS
-from training.metrics import multilabel_scores
+from training.metrics import SCORE_COLUMNS, markdown_table, multilabel_scores, per_label_rows
 from training.outputs import check_output, output_folder
 
 logger = logging.getLogger(__name__)
@@ -95,10 +95,7 @@ def _report_markdown(results: dict, data_file: str, model_id: str, thresholds: d
     lines.append("")
     for system in ("model", "rules", "baseline"):
         r = results[system]
-        lines += [f"## {system}\n", "| label | precision | recall | F1 | support | ROC-AUC |", "|---|---|---|---|---|---|"]
-        for label, v in r["per_label"].items():
-            auc = "" if v.get("roc_auc") is None else f"{v['roc_auc']:.3f}"
-            lines.append(f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} | {auc} |")
+        lines += [f"## {system}\n", markdown_table(SCORE_COLUMNS + ["ROC-AUC"], per_label_rows(r["per_label"], roc_auc=True))]
         lines.append(f"\nmacro F1 **{r['macro_f1']:.3f}**, micro F1 {r['micro_f1']:.3f}, subset accuracy "
                      f"{r['subset_accuracy']:.3f}, Hamming loss {r['hamming_loss']:.3f}\n")
     lines += ["![per-label F1](f1.png)\n", "![precision-recall](pr_curves.png)\n"]
@@ -114,7 +111,7 @@ def evaluate_model(model_dir: str, data_file: str, output_dir: str | None = None
         check_output(output_dir, "evaluate", inputs, overwrite)  # before the slow part
     rows = load_any_gold(data_file)
     texts = [r["text"] for r in rows]
-    gold = np.array([[label in r["labels"] for label in LABELS] for r in rows], dtype=bool)
+    gold = label_matrix(rows).astype(bool)
     clf = classifier or EventClassifier.from_pretrained(model_dir)
     if clf.labels != list(LABELS):
         raise UserError(f"{model_dir}: model labels {clf.labels} differ from the gold labels {list(LABELS)}")

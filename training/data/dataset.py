@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from training.config import Config, save_config
 from training.data.build_workers import ChunkSettings, labelled_chunks, merge_shards, write_shard
 from training.inputs.corpus import SentenceNumbering, iter_articles
-from training.inputs.gold import HandLabels, load_any_gold
+from training.inputs.gold import HandLabels, label_matrix, load_any_gold
 from training.errors import UserError
 from training.io_utils import atomic_write_json, atomic_write_text
 from training.config import LABEL_MODELS
@@ -329,7 +329,7 @@ def _labeling_report(votes, applier, probs_by_model, config, gold_files: list, l
         gold_file = ", ".join(map(str, gold_files))
         gold_applier = LFApplier(applier.lfs, lexicon)
         gold_votes = gold_applier.apply([r["text"] for r in rows])
-        gold = np.array([[label in r["labels"] for label in LABELS] for r in rows], dtype=int)
+        gold = label_matrix(rows)
         gold_probs = {m: aggregate(gold_votes, applier.lfs, m, fit_votes=np.vstack([votes, gold_votes]))
                       for m in LABEL_MODELS}
         report = build_report(votes, applier.lfs, probs_by_model, config.data.label_model)

@@ -91,22 +91,25 @@ def oversampled_indices(vectors: np.ndarray, min_positives: int, seed: int) -> n
 
 
 def tune_thresholds(gold: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    """Per label, the threshold in 0.05..0.95 with the best validation F1 (ties: closest to 0.5)."""
+    """Per label, the threshold in 0.05..0.95 with the best validation F1 (ties: closest to 0.5).
+
+    The project's metric scores every candidate at once: one column per threshold."""
     grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
+    names = [f"{t:.2f}" for t in grid]
     thresholds = {}
     for k, label in enumerate(LABELS):
-        if gold[:, k].sum() == 0:
+        truth = gold[:, [k]] >= 0.5
+        if not truth.any():
             thresholds[label] = 0.5
             continue
-        best = max(grid, key=lambda t: (_f1(gold[:, k], scores[:, k] >= t), -abs(t - 0.5)))
-        thresholds[label] = float(best)
+        per_threshold = multilabel_scores(np.repeat(truth, len(grid), axis=1), scores[:, [k]] >= grid, names)["per_label"]
+        best = max(range(len(grid)), key=lambda i: (per_threshold[names[i]]["f1"], -abs(grid[i] - 0.5)))
+        thresholds[label] = float(grid[best])
     return thresholds
 
 
-def _f1(gold: np.ndarray, pred: np.ndarray) -> float:
-    tp = float((gold.astype(bool) & pred).sum())
-    denom = float(gold.sum() + pred.sum())
-    return 2 * tp / denom if denom else 0.0
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-logits))
 
 
 def _oversample(train_split, min_positives: int, seed: int):
@@ -159,7 +162,7 @@ def _make_trainer(model, tokenizer, args, splits, pos_weight: np.ndarray, patien
             return (loss, outputs) if return_outputs else loss
 
     def compute_metrics(eval_pred):
-        scores = 1 / (1 + np.exp(-eval_pred.predictions))
+        scores = sigmoid(eval_pred.predictions)
         result = multilabel_scores(eval_pred.label_ids, scores >= 0.5, list(LABELS), scores)
         return {"macro_f1": result["macro_f1"], "micro_f1": result["micro_f1"]}
 
@@ -172,7 +175,7 @@ def _make_trainer(model, tokenizer, args, splits, pos_weight: np.ndarray, patien
 
 def _scores(trainer, dataset) -> tuple[np.ndarray, np.ndarray]:
     output = trainer.predict(dataset)
-    return output.label_ids, 1 / (1 + np.exp(-output.predictions))
+    return output.label_ids, sigmoid(output.predictions)
 
 
 def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: bool = False,

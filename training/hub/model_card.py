@@ -18,6 +18,7 @@ from training.errors import UserError
 
 from training.io_utils import atomic_write_text, hub_id_problem
 from training.labels import LABELS
+from training.metrics import SCORE_COLUMNS, markdown_table, per_label_rows
 from training.weak.labeling import LABELING_FUNCTIONS
 
 # The Hub card template. Its one copy is model_card.md at the repository root, where readers look;
@@ -36,25 +37,17 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text("utf-8")) if path.is_file() else {}
 
 
-def _table(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _lf_summary(report: dict) -> str:
     if not report:
         return "No labeling report was found in the model folder."
     rows = [[label, f"{100 * v['coverage']:.1f}%", v["positives"]] for label, v in report["labels"].items()]
-    text = _table(["label", "rule coverage", "sentences labelled"], rows)
+    text = markdown_table(["label", "rule coverage", "sentences labelled"], rows)
     gold = report.get("gold")
     if gold:
         m = gold["models"][report["label_model"]]
-        rows = [[label, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", v["support"]]
-                for label, v in m["per_label"].items()]
         text += (f"\n\nThe aggregated rule labels against the hand-labelled `{gold['file']}` "
                  f"({gold['sentences']} sentences), macro F1 {m['macro_f1']:.3f}:\n\n"
-                 + _table(["label", "precision", "recall", "F1", "support"], rows))
+                 + markdown_table(SCORE_COLUMNS, per_label_rows(m["per_label"])))
     return text
 
 
@@ -64,7 +57,7 @@ def _data_summary(report: dict) -> str:
     splits = report.get("splits", {})
     rows = [[s, splits["documents"][s], n] for s, n in splits.get("sentences", {}).items()]
     dist = ", ".join(f"{k} {v}" for k, v in report["distribution"].items())
-    return (_table(["split", "documents", "sentences"], rows) +
+    return (markdown_table(["split", "documents", "sentences"], rows) +
             f"\n\nWeak-label counts over all {report['sentences']} sentences: {dist}. Splits are by document: "
             "no article is in two splits.")
 
@@ -73,17 +66,15 @@ def _evaluation(metrics: dict, gold_eval: dict, gold_name: str) -> str:
     parts = []
     val = metrics.get("validation")
     if val:
-        rows = [[label, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", v["support"]]
-                for label, v in val["per_label"].items()]
         parts.append(f"On the validation split (weak labels), macro F1 {val['macro_f1']:.3f}:\n\n"
-                     + _table(["label", "precision", "recall", "F1", "support"], rows))
+                     + markdown_table(SCORE_COLUMNS, per_label_rows(val["per_label"])))
     if gold_eval:
         rows = [[label, f"{gold_eval['model']['per_label'][label]['f1']:.3f}",
                  f"{gold_eval['rules']['per_label'][label]['f1']:.3f}", gold_eval["model"]["per_label"][label]["support"]]
                 for label in LABELS]
         rows.append(["**macro F1**", f"**{gold_eval['model']['macro_f1']:.3f}**", f"**{gold_eval['rules']['macro_f1']:.3f}**", ""])
         parts.append(f"On the hand-labelled gold set ({gold_name}, {gold_eval['model']['sentences']} sentences), "
-                     "model vs the rules that labelled its training data:\n\n" + _table(["label", "model F1", "rules F1", "support"], rows))
+                     "model vs the rules that labelled its training data:\n\n" + markdown_table(["label", "model F1", "rules F1", "support"], rows))
     return "\n\n".join(parts) or "No evaluation results were found in the model folder."
 
 
@@ -160,7 +151,7 @@ def render_card(model_dir: str | Path, repo_id: str | None = None, local_path: s
         n_functions=len(LABELING_FUNCTIONS), label_model=report.get("label_model", "majority"),
         target_kind="the label model's probabilities as soft targets" if (training.get("training") or {}).get("soft_targets", True)
         else "0/1 labels", lf_summary=_lf_summary(report), data_summary=_data_summary(report),
-        hyperparameters=_table(["setting", "value"], [[k, v] for k, v in (training.get("training") or {}).items()]),
+        hyperparameters=markdown_table(["setting", "value"], [[k, v] for k, v in (training.get("training") or {}).items()]),
         thresholds_text=", ".join(f"`{k}` {v:.2f}" for k, v in thresholds.items()),
         evaluation=_evaluation(metrics, gold_eval, gold_name),
         pipeline_code=_pipeline_code(model_ref, config.get("preprocessing") or {"type": "none"}, thresholds),

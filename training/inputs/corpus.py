@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
-import json
 import logging
 import os
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from training.errors import InputError
+from training.io_utils import iter_jsonl
 from training.inputs.text import MAX_SENTENCE_WORDS, UNPUNCTUATED_WORDS, CleaningStats, fix_characters, split_article
 
 logger = logging.getLogger(__name__)
@@ -210,16 +210,6 @@ def _row_articles(rows: Iterable[dict], source: str) -> Iterator[Article]:
         yield Article(str(doc_id) if doc_id not in (None, "") else str(number), text)
 
 
-def _jsonl_rows(lines: Iterable[str], source: str) -> Iterator[dict]:
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            yield json.loads(line)
-        except json.JSONDecodeError as err:
-            raise InputError(f"{source}: line {number} is not valid JSON ({err.msg})") from None
-
-
 def _open_text(path: Path, encoding: str = "auto"):
     """Open a JSONL/CSV file (gzip-compressed when it ends in .gz) as text: strict UTF-8 or UTF-16 by
     its BOM, or the named `encoding` with bad bytes replaced."""
@@ -250,7 +240,7 @@ def iter_articles(path: str | Path, encoding: str = "auto") -> Iterator[Article]
     try:
         if suffix == ".jsonl":
             with _open_text(path, encoding) as fh:
-                yield from _row_articles(_jsonl_rows(fh, str(path)), str(path))
+                yield from _row_articles(iter_jsonl(fh, str(path)), str(path))
         elif suffix == ".csv":
             with _open_text(path, encoding) as fh:
                 reader = csv.DictReader(fh)
@@ -286,7 +276,7 @@ def _stdin_articles() -> Iterator[Article]:
         return
     all_lines = chain([first], lines)
     if first.lstrip().startswith("{"):
-        yield from _row_articles(_jsonl_rows(all_lines, "<stdin>"), "<stdin>")
+        yield from _row_articles(iter_jsonl(all_lines, "<stdin>"), "<stdin>")
     else:
         yield from (Article(str(i), line) for i, line in enumerate(all_lines) if line.strip())
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from training.errors import InputError
+from training.io_utils import read_jsonl
 from training.labels import LABELS
 from training.inputs.text import split_article
 
@@ -50,23 +51,6 @@ def _check_labels(row: dict, where: str) -> list[str]:
     if unknown:
         raise InputError(f"{where}: unknown label(s) {unknown}; expected some of {list(LABELS)}")
     return labels
-
-
-def read_jsonl(path: str | Path) -> list[dict]:
-    """Read a small JSONL file; one clear InputError for a missing file or a bad line."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    rows = []
-    with path.open(encoding="utf-8-sig") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise InputError(f"{path}: line {number} is not valid JSON ({err.msg})") from None
-    return rows
 
 
 def load_gold(path: str | Path) -> list[dict]:
@@ -135,6 +119,11 @@ def load_any_gold(path: str | Path) -> list[dict]:
     return check_gold_rows(rows, path)
 
 
+def label_matrix(rows: list[dict]) -> np.ndarray:
+    """[rows, LABELS] 0/1 matrix of the rows' `labels` lists."""
+    return np.array([[label in row["labels"] for label in LABELS] for row in rows], dtype=int).reshape(len(rows), len(LABELS))
+
+
 def _text_key(text: str) -> str:
     return text_hash(" ".join(text.split()))
 
@@ -148,7 +137,7 @@ class HandLabels:
         self.labels: dict[str, np.ndarray] = {}
         for path in gold_files:
             for row in load_any_gold(path):
-                self.labels[_text_key(row["text"])] = np.array([label in row["labels"] for label in LABELS], float)
+                self.labels[_text_key(row["text"])] = label_matrix([row])[0].astype(float)
         self.held_out = {_text_key(row["text"]) for path in test_gold_files for row in load_any_gold(path)}
 
     def __bool__(self) -> bool:

@@ -25,3 +25,24 @@ def multilabel_scores(gold: np.ndarray, pred: np.ndarray, labels: list[str], sco
         kwargs["scores"] = np.asarray(scores).tolist()
     return load_metric().compute(predictions=np.asarray(pred, dtype=int).tolist(),
                                  references=np.asarray(gold, dtype=int).tolist(), **kwargs)
+
+
+SCORE_COLUMNS = ["label", "precision", "recall", "F1", "support"]
+
+
+def per_label_rows(per_label: dict, roc_auc: bool = False) -> list[list[str]]:
+    """Table rows [label, precision, recall, F1, support(, ROC-AUC)] of a result's `per_label`."""
+    rows = []
+    for label, v in per_label.items():
+        row = [label, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", str(v["support"])]
+        if roc_auc:
+            row.append("" if v.get("roc_auc") is None else f"{v['roc_auc']:.3f}")
+        rows.append(row)
+    return rows
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A Markdown table (reports, the model card)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -31,7 +31,7 @@ from training.inputs.corpus import Sentence, article_files, iter_sentences
 from training.analysis.disagreements import disagreements_path, from_predictions
 from training.model.inference import EventClassifier
 from training.errors import UserError
-from training.io_utils import chunked
+from training.io_utils import chunked, iter_jsonl
 from training.outputs import check_not_an_input, check_output
 
 logger = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def read_prediction_rows(path: Path, csv_format: bool | None = None) -> Iterator
     csv_format = path.suffix.lower() == ".csv" if csv_format is None else csv_format
     with path.open(encoding="utf-8", newline="") as fh:
         if not csv_format:
-            yield from map(json.loads, fh)
+            yield from iter_jsonl(fh, path)
             return
         for row in csv.DictReader(fh):
             yield {**row, "labels": json.loads(row["labels"]), "scores": json.loads(row["scores"])}

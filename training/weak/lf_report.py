@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from training.labels import LABELS
+from training.metrics import SCORE_COLUMNS, markdown_table, multilabel_scores, per_label_rows
 from training.weak.labeling import ABSTAIN, NEGATIVE, POSITIVE, LabelingFunction, voters
 
 
@@ -53,8 +54,6 @@ def build_report(votes: np.ndarray, lfs: list[LabelingFunction], probs_by_model:
                          **{label: int(labels_chosen[:, k].sum()) for k, label in enumerate(LABELS)}},
     }
     if gold is not None:
-        from training.metrics import multilabel_scores
-
         report["gold"] = {"file": gold_name, "sentences": int(gold.shape[0]),
                           "models": {m: multilabel_scores(gold, p >= 0.5, list(LABELS)) for m, p in probs_by_model.items()}}
     return report
@@ -88,10 +87,9 @@ def render_markdown(report: dict) -> str:
     lines.append("\nDistribution: " + ", ".join(f"{k} {v}" for k, v in dist.items()) + "\n")
     if has_gold:
         g = report["gold"]
+        rows = [row for model, m in g["models"].items()
+                for row in [[model] + r for r in per_label_rows(m["per_label"])]
+                + [[model, "**macro F1**", "", "", f"**{m['macro_f1']:.3f}**", ""]]]
         lines += [f"## Against gold: `{g['file']}` ({g['sentences']} sentences)\n",
-                  "| label model | label | precision | recall | F1 | support |", "|---|---|---|---|---|---|"]
-        for model, m in g["models"].items():
-            for label, v in m["per_label"].items():
-                lines.append(f"| {model} | {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |")
-            lines.append(f"| {model} | **macro F1** | | | **{m['macro_f1']:.3f}** | |")
+                  markdown_table(["label model"] + SCORE_COLUMNS, rows)]
     return "\n".join(lines) + "\n"
