@@ -1,8 +1,13 @@
-"""Shared fixtures: one offline chain (build dataset + train the tiny model) reused by many tests."""
+"""Shared fixtures and helpers: the commands run as a user runs them, and one offline chain
+(build the dataset, train the tiny model) that many tests reuse."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import io
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -11,6 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
+
+# What every test runs under, as CI does: offline, no Hub token, no tokenizer thread pools. Set
+# before anything imports huggingface_hub, which reads them once.
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+os.environ.update(OFFLINE_ENV)
+os.environ.pop("HF_TOKEN", None)
 
 from training.inputs.gold import CORPUS_ENV
 
@@ -23,15 +34,52 @@ requires_corpus = pytest.mark.skipif(not NEWS_CORPUS.is_file(), reason=f"ANT cor
 
 
 def script_env() -> dict:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, **OFFLINE_ENV)
     env.pop("HF_TOKEN", None)
     return env
 
 
-def run_script(name: str, *args: str, input: str | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run one of the five commands as a user would (a new Python process, offline)."""
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *map(str, args)], cwd=ROOT, env=script_env(),
-                          capture_output=True, text=True, input=input, timeout=timeout)
+def run_script(name: str, *args: str, input: str | None = None, timeout: int = 600,
+               new_process: bool = False) -> subprocess.CompletedProcess:
+    """Run one of the commands as a user would and return its exit code, stdout and stderr.
+
+    By default its `main()` runs in this process, through the same CLI boundary (`run_cli`) and
+    with scripts/ first on the path, as `python scripts/NAME` has it: a second import of torch and
+    transformers per call would cost seconds. `new_process=True` starts a real Python process, for
+    what only a process shows (signals, start-up, several processes)."""
+    argv = [str(a) for a in args]
+    if new_process:
+        return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *argv], cwd=ROOT, env=script_env(),
+                              capture_output=True, text=True, input=input, timeout=timeout)
+    return _run_in_process(name, argv, input)
+
+
+def _run_in_process(name: str, argv: list[str], input: str | None) -> subprocess.CompletedProcess:
+    from training.io_utils import run_cli
+
+    spec = importlib.util.spec_from_file_location(f"script_{name[:-3]}", ROOT / "scripts" / name)
+    module = importlib.util.module_from_spec(spec)
+    out, err, saved_stdin, cwd = io.StringIO(), io.StringIO(), sys.stdin, os.getcwd()
+    handlers, level = list(logging.root.handlers), logging.root.level
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        os.chdir(ROOT)
+        logging.root.handlers[:] = []  # as in a new process: the script's setup_logging installs its own
+        sys.stdin = io.StringIO(input or "")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            spec.loader.exec_module(module)
+            try:
+                run_cli(module.main, argv)
+                code = 0
+            except SystemExit as exited:
+                code = exited.code if isinstance(exited.code, int) else (0 if exited.code is None else 1)
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+        sys.stdin = saved_stdin
+        os.chdir(cwd)
+        logging.root.handlers[:] = handlers  # setup_logging's handler writes to the closed capture
+        logging.root.setLevel(level)
+    return subprocess.CompletedProcess([name, *argv], code, out.getvalue(), err.getvalue())
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -55,7 +103,9 @@ def chain(tmp_path_factory) -> dict[str, Path]:
     data, model = out / "data", out / "model"
     built = run_script("build_dataset.py", "--input", SEEDS, "--output", data, "--gold", SEEDS / "gold.jsonl")
     assert built.returncode == 0, built.stderr[-3000:]
-    trained = run_script("train.py", "--config", ROOT / "configs" / "tiny.yaml", "--data", data, "--output", model)
+    # The demo's config, 2 epochs instead of 40: tests need a trained model folder, not a good one.
+    trained = run_script("train.py", "--config", ROOT / "configs" / "tiny.yaml", "--data", data, "--output", model,
+                         "--training.num_train_epochs=2")
     assert trained.returncode == 0, trained.stderr[-3000:]
     return {"root": out, "data": data, "model": model}
 

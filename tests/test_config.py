@@ -7,13 +7,25 @@ import yaml
 
 from conftest import ROOT
 from training.errors import ConfigError
-from training.config import config_from_dict, load_config, save_config
+from training.config import Config, config_from_dict, load_config, save_config
+from training.pretrain_config import PretrainConfig
 
 
 @pytest.mark.parametrize("name", ["tiny.yaml", "arabert.yaml", "arabert_large.yaml"])
 def test_shipped_configs_load(name):
     config = load_config(ROOT / "configs" / name)
     assert config.training.seed == 42
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_configs_hold_only_what_differs_from_the_defaults_and_a_seed(path):
+    raw = yaml.safe_load(path.read_text("utf-8"))
+    schema = PretrainConfig if path.name.startswith("pretrain") else Config
+    defaults = schema().to_dict()
+    repeated = [f"{section}.{key}" for section, values in raw.items() for key, value in values.items()
+                if key != "seed" and load_config(path, schema=schema).to_dict()[section][key] == defaults[section][key]]
+    assert not repeated, f"{path.name} repeats defaults: {repeated}"
+    assert "seed" in raw.get("training", {}), f"{path.name} names no seed"
 
 
 def test_overrides_are_typed_from_yaml_scalars():
