@@ -40,7 +40,7 @@ def script_env() -> dict:
 
 
 def run_script(name: str, *args: str, input: str | None = None, timeout: int = 600,
-               new_process: bool = False) -> subprocess.CompletedProcess:
+               new_process: bool = False, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """Run one of the commands as a user would and return its exit code, stdout and stderr.
 
     By default its `main()` runs in this process, through the same CLI boundary (`run_cli`) and
@@ -49,21 +49,21 @@ def run_script(name: str, *args: str, input: str | None = None, timeout: int = 6
     what only a process shows (signals, start-up, several processes)."""
     argv = [str(a) for a in args]
     if new_process:
-        return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *argv], cwd=ROOT, env=script_env(),
+        return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *argv], cwd=cwd, env=script_env(),
                               capture_output=True, text=True, input=input, timeout=timeout)
-    return _run_in_process(name, argv, input)
+    return _run_in_process(name, argv, input, cwd)
 
 
-def _run_in_process(name: str, argv: list[str], input: str | None) -> subprocess.CompletedProcess:
+def _run_in_process(name: str, argv: list[str], input: str | None, cwd: Path) -> subprocess.CompletedProcess:
     from training.io_utils import run_cli
 
     spec = importlib.util.spec_from_file_location(f"script_{name[:-3]}", ROOT / "scripts" / name)
     module = importlib.util.module_from_spec(spec)
-    out, err, saved_stdin, cwd = io.StringIO(), io.StringIO(), sys.stdin, os.getcwd()
+    out, err, saved_stdin, previous_cwd = io.StringIO(), io.StringIO(), sys.stdin, os.getcwd()
     handlers, level = list(logging.root.handlers), logging.root.level
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
-        os.chdir(ROOT)
+        os.chdir(cwd)
         logging.root.handlers[:] = []  # as in a new process: the script's setup_logging installs its own
         sys.stdin = io.StringIO(input or "")
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -76,7 +76,7 @@ def _run_in_process(name: str, argv: list[str], input: str | None) -> subprocess
     finally:
         sys.path.remove(str(ROOT / "scripts"))
         sys.stdin = saved_stdin
-        os.chdir(cwd)
+        os.chdir(previous_cwd)
         logging.root.handlers[:] = handlers  # setup_logging's handler writes to the closed capture
         logging.root.setLevel(level)
     return subprocess.CompletedProcess([name, *argv], code, out.getvalue(), err.getvalue())

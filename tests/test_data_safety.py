@@ -9,7 +9,6 @@ case is about processes (locks, umask, file-size limits).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import logging
 import os
@@ -36,18 +35,9 @@ SEED_ARTICLE = SEEDS / "000_5f81d87e84ef0dd4.txt"
 
 
 def cli(capsys, script: str, *args) -> tuple[int, str]:
-    """Run scripts/<script>.py's main() through run_cli; returns (exit code, stderr)."""
-    spec = importlib.util.spec_from_file_location(f"script_{script}", ROOT / "scripts" / f"{script}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    capsys.readouterr()
-    handlers = list(logging.root.handlers)
-    try:
-        with pytest.raises(SystemExit) as exited:
-            run_cli(module.main, [str(a) for a in args])
-    finally:  # setup_logging's handler would write to this test's captured stderr after it closes
-        logging.root.handlers[:] = handlers
-    return exited.value.code, capsys.readouterr().err
+    """Run scripts/<script>.py as a user would, in the current folder (conftest.run_script); (exit code, stderr)."""
+    result = run_script(f"{script}.py", *args, cwd=Path.cwd())
+    return result.returncode, result.stderr
 
 
 @pytest.fixture(autouse=True)
