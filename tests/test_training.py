@@ -12,10 +12,13 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from conftest import ROOT, assert_one_line_error, interrupt_at_first_checkpoint, run_script, script_env
+from conftest import ROOT, SEEDS, assert_one_line_error, interrupt_at_first_checkpoint, run_script, script_env
 from training.config import load_config
-from training.errors import UserError
+from training.errors import ConfigError, UserError
+from training.inputs.gold import label_matrix, load_gold
 from training.labels import LABELS
+from training.metrics import multilabel_scores
+from training.model.inference import EventClassifier
 from training.fit.trainer import oversampled_indices, positive_weights, train, tune_thresholds
 
 TINY = ROOT / "configs" / "tiny.yaml"
@@ -94,6 +97,26 @@ def test_training_with_oversampling_sees_more_rare_positives(chain, tmp_path, ca
         train(config, chain["data"], tmp_path / "m")
     line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("oversampling"))
     assert all(int(pair.split(" -> ")[1]) >= 500 for pair in line.split(": ", 1)[1].split(", "))
+
+
+def test_thresholds_tuned_on_a_hand_labelled_file_are_its_best(chain, tmp_path):
+    gold_file = SEEDS / "gold.jsonl"
+    config = load_config(TINY, ["--training.max_steps=2", "--card.gold_file=", f"--training.threshold_file={gold_file}"])
+    train(config, chain["data"], tmp_path / "m")
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text("utf-8"))
+    assert metrics["thresholds_tuned_on"] == str(gold_file)
+    rows = load_gold(gold_file)
+    scores, _ = EventClassifier.from_pretrained(str(tmp_path / "m"), compile=False).predict_scores([r["text"] for r in rows])
+    gold = label_matrix(rows)
+    for k, label in enumerate(LABELS):
+        f1 = {t: multilabel_scores(gold[:, [k]], scores[:, [k]] >= t, [label])["per_label"][label]["f1"]
+              for t in np.round(np.arange(0.05, 0.96, 0.05), 2)}
+        assert f1[metrics["thresholds"][label]] == pytest.approx(max(f1.values())), label
+
+
+def test_a_missing_threshold_file_is_a_config_error():
+    with pytest.raises(ConfigError, match="training.threshold_file: no such file"):
+        load_config(TINY, ["--training.threshold_file=nowhere.jsonl"])
 
 
 @pytest.mark.slow

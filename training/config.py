@@ -87,6 +87,8 @@ class TrainingConfig:
     pos_weight: str = "auto"           # BCE positive weight per label: auto (neg/pos, capped) | none
     max_pos_weight: float = 10.0       # cap on the automatic positive weight
     oversample_min_positives: int = 0  # repeat a rare label's training positives until it has this many (0 = off)
+    threshold_file: str = ""           # hand-labelled JSONL on which to tune the decision thresholds instead of
+                                       # the weak validation labels ("" = validation); not a file you test on
     early_stopping_patience: int = 2   # epochs without validation macro-F1 gain before stopping
     group_by_length: bool = True       # batch sentences of similar length (less padding)
     mixed_precision: str = "auto"      # auto (bf16/fp16 on a capable GPU) | no | bf16 | fp16
@@ -100,6 +102,8 @@ class TrainingConfig:
         require(self.pos_weight in ("auto", "none"), "training.pos_weight must be 'auto' or 'none'")
         require(self.max_pos_weight >= 1, "training.max_pos_weight must be >= 1")
         require(self.oversample_min_positives >= 0, "training.oversample_min_positives must be >= 0")
+        require(not self.threshold_file or Path(self.threshold_file).is_file(),
+                f"training.threshold_file: no such file {self.threshold_file!r}")
         require(self.early_stopping_patience >= 0, "training.early_stopping_patience must be >= 0")
 
 

@@ -22,6 +22,7 @@ from training.fit.callbacks import check_finite, finite_loss_callback, interrupt
 from training.config import Config, save_config
 from training.errors import UserError
 from training.io_utils import atomic_write_json, first_line
+from training.inputs.gold import label_matrix, load_any_gold
 from training.labels import LABELS
 from training.model.modeling import Preprocessor, create_model
 from training.metrics import multilabel_scores
@@ -184,7 +185,7 @@ def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: b
     from transformers import set_seed
 
     model_dir = Path(model_dir)
-    inputs = [data_dir, config.model.name_or_path, config.card.gold_file]
+    inputs = [data_dir, config.model.name_or_path, config.card.gold_file, config.training.threshold_file]
     check_output(model_dir, "train", inputs, overwrite)
     run_dir = model_dir.with_name(model_dir.name + ".run")
     check_not_an_input(run_dir, inputs)
@@ -254,15 +255,28 @@ def _evaluate_on_gold(model_dir: Path, gold_file: str) -> None:
                 results["rules"]["macro_f1"])
 
 
+def _hand_labelled_scores(trainer, config: Config, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Gold labels and model scores of a hand-labelled file (to tune thresholds on)."""
+    from datasets import Dataset
+
+    rows = load_any_gold(path)
+    data = Dataset.from_dict({"text": [r["text"] for r in rows], "label_vector": label_matrix(rows).astype(float).tolist()})
+    encoded = _tokenize({"gold": data}, trainer.processing_class, Preprocessor.from_config(config.model),
+                        config.model.max_length, soft=False)["gold"]
+    logger.info("tuning thresholds on %d hand-labelled sentences of %s", len(rows), path)
+    return _scores(trainer, encoded)
+
+
 def _finish(trainer, splits, config: Config, model_dir: Path, data_dir, output, pos_weight, inputs,
             overwrite: bool) -> dict:
     """Tune thresholds, measure, and write the model folder atomically (main process only)."""
     val_gold, val_scores = _scores(trainer, splits["validation"])
-    thresholds = tune_thresholds(val_gold, val_scores)
+    tuning = config.training.threshold_file
+    thresholds = tune_thresholds(*(_hand_labelled_scores(trainer, config, tuning) if tuning else (val_gold, val_scores)))
     trainer.model.config.thresholds = thresholds
     metrics = {"train_loss": output.training_loss, "global_step": trainer.state.global_step,
                "best_checkpoint": Path(trainer.state.best_model_checkpoint or "").name,
-               "thresholds": thresholds, "pos_weight": dict(zip(LABELS, map(float, pos_weight)))}
+               "thresholds": thresholds, "thresholds_tuned_on": tuning or "validation", "pos_weight": dict(zip(LABELS, map(float, pos_weight)))}
     for name in ("train", "validation"):
         gold, scores = (val_gold, val_scores) if name == "validation" else _scores(trainer, splits[name])
         pred = np.stack([scores[:, k] >= thresholds[label] for k, label in enumerate(LABELS)], axis=1)
