@@ -73,16 +73,28 @@ class ModelConfig:
 
 
 @dataclass
-class TrainingConfig:
+class OptimizerConfig:
+    """The `training` fields fine-tuning and pretraining share (callbacks.training_arguments reads them)."""
+
     seed: int = 42                     # seeds Python, NumPy and torch; also the document split
     learning_rate: float = 3e-5        # peak AdamW learning rate
     num_train_epochs: float = 4.0      # passes over the training split
     max_steps: int = -1                # optimizer steps; overrides epochs when > 0
-    per_device_train_batch_size: int = 32   # sentences per step per device
-    per_device_eval_batch_size: int = 128   # sentences per evaluation batch per device
+    per_device_train_batch_size: int = 32   # examples (sentences; blocks in pretraining) per step per device
+    per_device_eval_batch_size: int = 128   # examples per evaluation batch per device
     gradient_accumulation_steps: int = 1    # steps whose gradients are summed before an update
     weight_decay: float = 0.01         # AdamW decoupled weight decay
     warmup_ratio: float = 0.1          # share of steps spent warming up the learning rate
+    mixed_precision: str = "auto"      # auto (bf16/fp16 on a capable GPU) | no | bf16 | fp16
+    logging_steps: int = 50            # optimizer steps between log lines
+    save_total_limit: int = 2          # checkpoints kept in the run folder
+
+    def __post_init__(self):
+        check_optimizer(self)
+
+
+@dataclass
+class TrainingConfig(OptimizerConfig):
     soft_targets: bool = True          # train on label-model probabilities (True) or 0/1 labels
     pos_weight: str = "auto"           # BCE positive weight per label: auto (neg/pos, capped) | none
     max_pos_weight: float = 10.0       # cap on the automatic positive weight
@@ -91,13 +103,10 @@ class TrainingConfig:
                                        # the weak validation labels ("" = validation); not a file you test on
     early_stopping_patience: int = 2   # epochs without validation macro-F1 gain before stopping
     group_by_length: bool = True       # batch sentences of similar length (less padding)
-    mixed_precision: str = "auto"      # auto (bf16/fp16 on a capable GPU) | no | bf16 | fp16
-    logging_steps: int = 50            # optimizer steps between log lines
-    save_total_limit: int = 2          # checkpoints kept in the run folder
     dataloader_num_workers: int = 0    # background workers for batching
 
     def __post_init__(self):
-        check_optimizer(self)
+        super().__post_init__()
         require(self.dataloader_num_workers >= 0, "training.dataloader_num_workers must be >= 0")
         require(self.pos_weight in ("auto", "none"), "training.pos_weight must be 'auto' or 'none'")
         require(self.max_pos_weight >= 1, "training.max_pos_weight must be >= 1")

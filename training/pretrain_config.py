@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from training.config import Sections, check_encoder_source, check_optimizer, require
+from training.config import OptimizerConfig, Sections, check_encoder_source, require
 
 SCRATCH = "scratch"
 
@@ -54,28 +54,24 @@ class PretrainModelConfig:
 
 
 @dataclass
-class PretrainTrainingConfig:
-    seed: int = 42                     # seeds Python, NumPy and torch (masking included) and the held-out split
-    learning_rate: float = 5e-4        # peak AdamW learning rate (from scratch; ~5e-5 to continue a checkpoint)
+class PretrainTrainingConfig(OptimizerConfig):
+    # The optimizer fields of training/config.py, with pretraining's own defaults:
+    learning_rate: float = 5e-4        # from scratch; ~5e-5 to continue a checkpoint
     num_train_epochs: float = 1.0      # passes over the training blocks
-    max_steps: int = -1                # optimizer steps; overrides epochs when > 0
-    per_device_train_batch_size: int = 64   # blocks per step per device
-    per_device_eval_batch_size: int = 64    # blocks per evaluation batch per device
-    gradient_accumulation_steps: int = 1    # steps whose gradients are summed before an update
-    weight_decay: float = 0.01         # AdamW decoupled weight decay
-    warmup_ratio: float = 0.05         # share of steps spent warming up the learning rate
+    per_device_train_batch_size: int = 64
+    per_device_eval_batch_size: int = 64
+    warmup_ratio: float = 0.05
+    logging_steps: int = 20
+    # Pretraining's own:
     mlm_probability: float = 0.15      # share of words masked (all to [MASK] with whole-word masking; else 80/10/10)
     whole_word_mask: bool = True       # mask every piece of a chosen word, not single pieces
     masked_positions_only: bool = True # compute the vocabulary head only where a token is masked (the loss
                                        # needs nothing else); false: at every position, as BertForMaskedLM does
-    mixed_precision: str = "auto"      # auto (bf16/fp16 on a capable GPU) | no | bf16 | fp16
-    logging_steps: int = 20            # optimizer steps between log lines
     eval_steps: int = 250              # optimizer steps between held-out evaluations
     save_steps: int = 250              # optimizer steps between checkpoints (what --resume continues from)
-    save_total_limit: int = 2          # checkpoints kept in the run folder
 
     def __post_init__(self):
-        check_optimizer(self)
+        super().__post_init__()
         require(self.eval_steps >= 1 and self.save_steps >= 1, "training.eval_steps and save_steps must be >= 1")
         require(0 < self.mlm_probability < 1, "training.mlm_probability must be in (0, 1)")
 
