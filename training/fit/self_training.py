@@ -29,7 +29,7 @@ import numpy as np
 
 from training.errors import UserError
 
-from training.io_utils import atomic_write_json, chunked
+from training.io_utils import atomic_write_json, chunked, iter_jsonl
 from training.labels import LABELS
 from training.weak.labeling import ABSTAIN, POSITIVE, LFApplier
 from training.outputs import check_output, output_folder
@@ -122,11 +122,9 @@ def _write_sentences(source: Path, target: Path, train_split) -> None:
     revised = {(d, s): (labels, targets) for d, s, labels, targets in
                zip(train_split["doc_id"], train_split["sent_id"], train_split["labels"], train_split["targets"])}
     with source.open(encoding="utf-8") as src, target.open("w", encoding="utf-8") as dst:
-        for line in src:
-            row = json.loads(line)
+        for row in iter_jsonl(src, source):
             key = (row["doc_id"], row["sent_id"])
             if key in revised:
                 row["labels"], targets = revised[key]
                 row["probs"] = dict(zip(LABELS, (round(float(v), 4) for v in targets)))
-                line = json.dumps(row, ensure_ascii=False) + "\n"
-            dst.write(line)
+            dst.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -283,16 +283,15 @@ def merge_shards(output: str | Path, world_size: int) -> int:
     writer = RowWriter(partial, csv_format, write_header=True)
     n = 0
     try:
-        while True:
-            wrote = False
-            for fh in handles:
-                line = fh.readline()
-                if line:
-                    writer.write(json.loads(line))
-                    n += 1
-                    wrote = True
-            if not wrote:
-                break
+        readers = [iter_jsonl(fh, shard) for fh, shard in zip(handles, shards)]
+        while readers:  # round robin: rank r wrote every world_size-th row, from row r on
+            for reader in list(readers):
+                row = next(reader, None)
+                if row is None:
+                    readers.remove(reader)
+                    continue
+                writer.write(row)
+                n += 1
     finally:
         for fh in handles:
             fh.close()
