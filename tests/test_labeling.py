@@ -11,7 +11,7 @@ from conftest import SEEDS, requires_corpus
 from training.inputs.gold import load_corpus_gold, load_gold
 from training.weak.label_model import NaiveBayesEM, aggregate, majority_proba
 from training.labels import LABELS
-from training.weak.labeling import ABSTAIN, LABELING_FUNCTIONS, NEGATIVE, POSITIVE, LFApplier
+from training.weak.labeling import ABSTAIN, LABELING_FUNCTIONS, NEGATIVE, POSITIVE, LFApplier, within
 from training.weak.lexicon import Lexicon, token_stems, tokenize
 from training.weak.lf_report import build_report, lf_table, render_markdown
 from training.metrics import multilabel_scores
@@ -206,3 +206,10 @@ def test_rules_rarely_fire_on_sports_health_and_technology(name):
     probs = aggregate(APPLIER.apply(lines), APPLIER.lfs)
     fired_share = float((probs >= 0.5).any(axis=1).mean())
     assert fired_share < 0.01, [line for line, p in zip(lines, probs) if (p >= 0.5).any()]
+
+
+def test_within_counts_distance_from_first_to_second_inclusive():
+    assert within([3], [5], 1, 2) and within([3], [4], 1, 2)   # 2 and 1 tokens after
+    assert not within([3], [6], 1, 2) and not within([3], [3], 1, 2)  # 3 after; the same token
+    assert within([5], [3], -2, 0) and not within([5], [3], 1, 4)  # before needs a negative low
+    assert within([9, 1], [2], 1, 1) and not within([], [2], -9, 9)
