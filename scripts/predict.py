@@ -14,7 +14,6 @@ import logging
 from pathlib import Path
 
 from training.errors import UserError
-
 from training.io_utils import run_cli, setup_logging
 
 logger = logging.getLogger("predict")

@@ -17,7 +17,6 @@ import argparse
 import os
 
 from training.errors import UserError
-
 from training.io_utils import run_cli, setup_logging
 
 SELECTIONS = ("uncertain", "disagreement", "random", "all")

@@ -9,7 +9,6 @@ import logging
 import pytest
 
 from training.errors import InputError
-
 from training.inputs.corpus import decode_bytes, html_to_text, iter_articles, iter_sentences
 
 ARTICLE = "قال المتحدث العسكري إن الهجوم استهدف قاعدة عسكرية.\nوأضاف أن التحقيق مستمر في الحادث."

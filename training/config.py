@@ -19,7 +19,6 @@ from pathlib import Path
 import yaml
 
 from training.errors import ConfigError
-
 from training.io_utils import atomic_write_text, first_line
 
 # How rule votes become labels; training.weak.label_model implements each.

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from training.errors import UserError
-
 from training.io_utils import atomic_dir
 
 MARKER = ".event_classifier_output.json"  # written into every output folder; names the command

@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 from training.errors import UserError
-
 from training.io_utils import atomic_write_json, chunked, iter_jsonl
 from training.labels import LABELS
 from training.weak.labeling import ABSTAIN, POSITIVE, LFApplier

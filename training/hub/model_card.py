@@ -15,7 +15,6 @@ from pathlib import Path
 import yaml
 
 from training.errors import UserError
-
 from training.io_utils import atomic_write_text, hub_id_problem
 from training.labels import LABELS
 from training.metrics import SCORE_COLUMNS, markdown_table, per_label_rows

@@ -13,7 +13,6 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from training.errors import UserError
-
 from training.io_utils import first_line, hub_id_problem
 from training.hub.model_card import validate_card, write_card
 from training.model.model_folder import check_model_folder, check_vocabulary

@@ -19,7 +19,6 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from training.errors import UserError
-
 from training.io_utils import first_line, hub_id_problem
 from training.model.model_folder import check_model_folder, check_vocabulary
 from training.model.modeling import Preprocessor, thresholds_of

@@ -12,7 +12,6 @@ import math
 from pathlib import Path
 
 from training.errors import UserError
-
 from training.io_utils import first_line
 
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 
 from training.errors import UserError
-
 from training.io_utils import first_line
 
 logger = logging.getLogger(__name__)
