@@ -65,6 +65,13 @@ def _doc_label_counts(doc_codes: np.ndarray, doc_names: list[str], hard: np.ndar
 ARROW_BATCH_ROWS = 10_000  # rows per Arrow record batch: bounded memory, few batches
 
 
+def label_columns(probs) -> tuple[list[str], list[float], list[float]]:
+    """A sentence's label columns from its label-model probabilities, as every dataset holds them:
+    `labels` (probability >= 0.5), `targets` (the probabilities to 4 places), `label_vector` (0/1)."""
+    labels = [label for label, v in zip(LABELS, probs) if v >= 0.5]
+    return labels, [round(float(v), 4) for v in probs], [float(label in labels) for label in LABELS]
+
+
 class _SplitWriter:
     """One split's rows, written to an Arrow file in column batches; fingerprinted by content so
     that equal data gives byte-equal files (by default `datasets` derives it from the random
@@ -82,11 +89,10 @@ class _SplitWriter:
         self.columns: dict[str, list] = {name: [] for name in self.features}
         self.digest, self.rows = hashlib.sha256(), 0
 
-    def add(self, line: str, row: dict, labels: list[str], targets: list[float]) -> None:
+    def add(self, line: str, row: dict, labels: list[str], targets: list[float], vector: list[float]) -> None:
         self.digest.update(line.encode("utf-8"))
         for name, value in (("doc_id", row["doc_id"]), ("sent_id", row["sent_id"]), ("text", row["text"]),
-                            ("labels", labels), ("targets", targets),
-                            ("label_vector", [float(label in labels) for label in LABELS])):
+                            ("labels", labels), ("targets", targets), ("label_vector", vector)):
             self.columns[name].append(value)
         self.rows += 1
         if len(self.columns["text"]) == ARROW_BATCH_ROWS:
@@ -124,13 +130,12 @@ def _write_outputs(stream: "_SentenceStream", probs: np.ndarray, split_of_senten
         for (doc_id, sent_id, text), p, split in zip(stream.rows(), probs, split_of_sentence):
             if split == HELD_OUT:
                 continue
-            labels = [label for label, v in zip(LABELS, p) if v >= 0.5]
-            targets = [round(float(v), 4) for v in p]
+            labels, targets, vector = label_columns(p)
             row = {"doc_id": doc_id, "sent_id": sent_id, "text": text, "labels": labels,
                    "probs": dict(zip(LABELS, targets))}
             line = json.dumps(row, ensure_ascii=False) + "\n"
             dst.write(line)
-            writers[SPLITS[split]].add(line, row, labels, targets)
+            writers[SPLITS[split]].add(line, row, labels, targets, vector)
     DatasetDict({s: w.close() for s, w in writers.items()}).save_to_disk(str(out / "dataset"))
     shutil.rmtree(out / ".splits")
     return {s: w.rows for s, w in writers.items()}

@@ -20,6 +20,7 @@ from the round's model (`--model.name_or_path=MODEL`) to continue, or from the e
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from training.data.dataset import label_columns
 from training.errors import UserError
 from training.io_utils import atomic_write_json, chunked, iter_jsonl
 from training.labels import LABELS
@@ -80,11 +82,12 @@ def self_training_round(model_dir: str | Path, data_dir: str | Path, output_dir:
     targets = np.array(train_split["targets"], dtype=np.float32)
     revised = revised_targets(targets, scores, voted, cued, confidence)
     counts = _counts(targets, revised)
-    train_split = _with_targets(train_split, revised)
+    columns = [label_columns(row) for row in revised]
+    keys = list(zip(train_split["doc_id"], train_split["sent_id"]))
     with output_folder(output_dir, "self_train", [model_dir, data_dir], overwrite) as tmp:
-        data["train"] = train_split
+        data["train"] = _with_columns(train_split, columns, revised)
         data.save_to_disk(str(tmp / "dataset"))
-        _write_sentences(Path(data_dir) / "sentences.jsonl", tmp / "sentences.jsonl", train_split)
+        _write_sentences(Path(data_dir) / "sentences.jsonl", tmp / "sentences.jsonl", dict(zip(keys, columns)))
         for report in ("lf_report.md", "lf_report.json", "build_config.yaml"):
             if (Path(data_dir) / report).is_file():
                 shutil.copy(Path(data_dir) / report, tmp / report)
@@ -103,27 +106,24 @@ def _counts(before: np.ndarray, after: np.ndarray) -> dict:
             for k, label in enumerate(LABELS)}
 
 
-def _with_targets(split, revised: np.ndarray):
-    """The split with `targets`, `labels` and `label_vector` replaced by the revised targets."""
-    names = np.array(LABELS)
+def _with_columns(split, columns: list[tuple], revised: np.ndarray):
+    """The split with `labels`, `targets` and `label_vector` replaced by the revised ones
+    (fingerprinted by their content, so the same round writes the same dataset)."""
 
     def replace(batch, indices):
-        rows = revised[indices]
-        return {"targets": rows.round(4).tolist(), "labels": [names[r >= 0.5].tolist() for r in rows],
-                "label_vector": (rows >= 0.5).astype(np.float32).tolist()}
+        picked = [columns[i] for i in indices]
+        return {name: [c[k] for c in picked] for k, name in enumerate(("labels", "targets", "label_vector"))}
 
-    return split.map(replace, with_indices=True, batched=True, features=split.features,
-                     desc="revising targets", new_fingerprint=f"self-train-{hash(revised.tobytes()) & 0xFFFFFFFF:08x}")
+    return split.map(replace, with_indices=True, batched=True, features=split.features, desc="revising targets",
+                     new_fingerprint="self-train-" + hashlib.sha256(revised.tobytes()).hexdigest()[:16])
 
 
-def _write_sentences(source: Path, target: Path, train_split) -> None:
+def _write_sentences(source: Path, target: Path, revised: dict[tuple, tuple]) -> None:
     """sentences.jsonl with the training rows' revised labels; other splits' rows as they were."""
-    revised = {(d, s): (labels, targets) for d, s, labels, targets in
-               zip(train_split["doc_id"], train_split["sent_id"], train_split["labels"], train_split["targets"])}
     with source.open(encoding="utf-8") as src, target.open("w", encoding="utf-8") as dst:
         for row in iter_jsonl(src, source):
             key = (row["doc_id"], row["sent_id"])
             if key in revised:
-                row["labels"], targets = revised[key]
-                row["probs"] = dict(zip(LABELS, (round(float(v), 4) for v in targets)))
+                row["labels"], targets, _ = revised[key]
+                row["probs"] = dict(zip(LABELS, targets))
             dst.write(json.dumps(row, ensure_ascii=False) + "\n")
