@@ -89,7 +89,16 @@ class OptimizerConfig:
     save_total_limit: int = 2          # checkpoints kept in the run folder
 
     def __post_init__(self):
-        check_optimizer(self)
+        require(0 <= self.seed < 2**32, "training.seed must be in [0, 2**32)")
+        require(self.learning_rate > 0, "training.learning_rate must be > 0")
+        require(self.max_steps == -1 or self.max_steps > 0, "training.max_steps must be -1 (use epochs) or > 0")
+        require(self.num_train_epochs > 0 or self.max_steps > 0, "training: set num_train_epochs > 0 or max_steps > 0")
+        for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
+                     "logging_steps", "save_total_limit"):
+            require(getattr(self, name) >= 1, f"training.{name} must be >= 1")
+        require(self.weight_decay >= 0, "training.weight_decay must be >= 0")
+        require(0 <= self.warmup_ratio < 1, "training.warmup_ratio must be in [0, 1)")
+        require(self.mixed_precision in ("auto", "no", "bf16", "fp16"), "training.mixed_precision must be auto|no|bf16|fp16")
 
 
 @dataclass
@@ -150,21 +159,6 @@ def check_encoder_source(m) -> None:
     """The checks of a `model` section's encoder fields, shared with pretraining's."""
     require(bool(m.name_or_path), "model.name_or_path must not be empty")
     require(m.preprocessing in ("arabert", "none"), "model.preprocessing must be 'arabert' or 'none'")
-
-
-def check_optimizer(t) -> None:
-    """The checks of a `training` section's optimizer fields, shared with pretraining's (the
-    fields `training.fit.callbacks.training_arguments` reads)."""
-    require(0 <= t.seed < 2**32, "training.seed must be in [0, 2**32)")
-    require(t.learning_rate > 0, "training.learning_rate must be > 0")
-    require(t.max_steps == -1 or t.max_steps > 0, "training.max_steps must be -1 (use epochs) or > 0")
-    require(t.num_train_epochs > 0 or t.max_steps > 0, "training: set num_train_epochs > 0 or max_steps > 0")
-    for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
-                 "logging_steps", "save_total_limit"):
-        require(getattr(t, name) >= 1, f"training.{name} must be >= 1")
-    require(t.weight_decay >= 0, "training.weight_decay must be >= 0")
-    require(0 <= t.warmup_ratio < 1, "training.warmup_ratio must be in [0, 1)")
-    require(t.mixed_precision in ("auto", "no", "bf16", "fp16"), "training.mixed_precision must be auto|no|bf16|fp16")
 
 
 def _coerce(value, annotation, where: str):

@@ -27,7 +27,7 @@ def mixed_precision(choice: str) -> dict:
 
 def training_arguments(t, run_dir: Path, **specific):
     """TrainingArguments from a config's `training` section (the fields both configs share, see
-    `training.config.check_optimizer`) plus the run's own `specific` arguments."""
+    `training.config.OptimizerConfig`) plus the run's own `specific` arguments."""
     from transformers import TrainingArguments
 
     precision = mixed_precision(t.mixed_precision)

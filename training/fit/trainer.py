@@ -114,10 +114,10 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
 
 
 def _oversample(train_split, min_positives: int, seed: int):
-    before = np.array(train_split["label_vector"]).sum(axis=0)
-    indices = oversampled_indices(np.array(train_split["label_vector"]), min_positives, seed)
+    vectors = np.array(train_split["label_vector"])
+    indices = oversampled_indices(vectors, min_positives, seed)
+    before, after = vectors.sum(axis=0), vectors[indices].sum(axis=0)
     train_split = train_split.select(indices)
-    after = np.array(train_split["label_vector"]).sum(axis=0)
     logger.info("oversampling to %d positives per label: %s", min_positives,
                 ", ".join(f"{label} {int(b)} -> {int(a)}" for label, b, a in zip(LABELS, before, after)))
     return train_split
