@@ -39,19 +39,14 @@ def script_env() -> dict:
     return env
 
 
-def run_script(name: str, *args: str, input: str | None = None, timeout: int = 600,
-               new_process: bool = False, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def run_script(name: str, *args: str, input: str | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """Run one of the commands as a user would and return its exit code, stdout and stderr.
 
-    By default its `main()` runs in this process, through the same CLI boundary (`run_cli`) and
-    with scripts/ first on the path, as `python scripts/NAME` has it: a second import of torch and
-    transformers per call would cost seconds. `new_process=True` starts a real Python process, for
-    what only a process shows (signals, start-up, several processes)."""
-    argv = [str(a) for a in args]
-    if new_process:
-        return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *argv], cwd=cwd, env=script_env(),
-                              capture_output=True, text=True, input=input, timeout=timeout)
-    return _run_in_process(name, argv, input, cwd)
+    Its `main()` runs in this process, through the same CLI boundary (`run_cli`) and with scripts/
+    first on the path, as `python scripts/NAME` has it: a new process per call would import torch
+    and transformers again, for seconds. Tests of what only a process shows (signals, several
+    processes) start one themselves, with `script_env()`."""
+    return _run_in_process(name, [str(a) for a in args], input, cwd)
 
 
 def _run_in_process(name: str, argv: list[str], input: str | None, cwd: Path) -> subprocess.CompletedProcess:
