@@ -114,6 +114,15 @@ def test_thresholds_tuned_on_a_hand_labelled_file_are_its_best(chain, tmp_path):
         assert f1[metrics["thresholds"][label]] == pytest.approx(max(f1.values())), label
 
 
+def test_a_bad_threshold_file_fails_before_any_training(chain, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "labels": []}\nnot json\n', encoding="utf-8")
+    result = run_script("train.py", "--config", TINY, "--data", chain["data"], "--output", tmp_path / "m",
+                        f"--training.threshold_file={bad}", "--card.gold_file=")
+    assert_one_line_error(result, "bad.jsonl: line 2 is not valid JSON")
+    assert not (tmp_path / "m").exists() and not (tmp_path / "m.run").exists()
+
+
 def test_a_missing_threshold_file_is_a_config_error():
     with pytest.raises(ConfigError, match="training.threshold_file: no such file"):
         load_config(TINY, ["--training.threshold_file=nowhere.jsonl"])

@@ -190,6 +190,8 @@ def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: b
     run_dir = model_dir.with_name(model_dir.name + ".run")
     check_not_an_input(run_dir, inputs)
     data = load_training_data(data_dir)  # all data checks happen before any model is loaded
+    if config.training.threshold_file:
+        data["thresholds"] = _threshold_split(config.training.threshold_file)
     if resume and not last_checkpoint(run_dir):
         raise UserError(f"{run_dir}: no checkpoint to resume from; start without --resume")
     set_seed(config.training.seed)
@@ -255,16 +257,13 @@ def _evaluate_on_gold(model_dir: Path, gold_file: str) -> None:
                 results["rules"]["macro_f1"])
 
 
-def _hand_labelled_scores(trainer, config: Config, path: str) -> tuple[np.ndarray, np.ndarray]:
-    """Gold labels and model scores of a hand-labelled file (to tune thresholds on)."""
+def _threshold_split(path: str):
+    """The hand-labelled sentences of `training.threshold_file` as a split, tokenized with the others."""
     from datasets import Dataset
 
     rows = load_any_gold(path)
-    data = Dataset.from_dict({"text": [r["text"] for r in rows], "label_vector": label_matrix(rows).astype(float).tolist()})
-    encoded = _tokenize({"gold": data}, trainer.processing_class, Preprocessor.from_config(config.model),
-                        config.model.max_length, soft=False)["gold"]
-    logger.info("tuning thresholds on %d hand-labelled sentences of %s", len(rows), path)
-    return _scores(trainer, encoded)
+    logger.info("thresholds will be tuned on %d hand-labelled sentences of %s", len(rows), path)
+    return Dataset.from_dict({"text": [r["text"] for r in rows], "label_vector": label_matrix(rows).astype(float).tolist()})
 
 
 def _finish(trainer, splits, config: Config, model_dir: Path, data_dir, output, pos_weight, inputs,
@@ -272,7 +271,7 @@ def _finish(trainer, splits, config: Config, model_dir: Path, data_dir, output, 
     """Tune thresholds, measure, and write the model folder atomically (main process only)."""
     val_gold, val_scores = _scores(trainer, splits["validation"])
     tuning = config.training.threshold_file
-    thresholds = tune_thresholds(*(_hand_labelled_scores(trainer, config, tuning) if tuning else (val_gold, val_scores)))
+    thresholds = tune_thresholds(*(_scores(trainer, splits["thresholds"]) if tuning else (val_gold, val_scores)))
     trainer.model.config.thresholds = thresholds
     metrics = {"train_loss": output.training_loss, "global_step": trainer.state.global_step,
                "best_checkpoint": Path(trainer.state.best_model_checkpoint or "").name,
