@@ -114,11 +114,13 @@ def test_thresholds_tuned_on_a_hand_labelled_file_are_its_best(chain, tmp_path):
         assert f1[metrics["thresholds"][label]] == pytest.approx(max(f1.values())), label
 
 
-def test_a_bad_threshold_file_fails_before_any_training(chain, tmp_path):
+@pytest.mark.parametrize("key", ["training.threshold_file", "card.gold_file"])
+def test_a_bad_hand_labelled_file_fails_before_any_training(chain, tmp_path, key):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "x", "labels": []}\nnot json\n', encoding="utf-8")
+    others = ["--card.gold_file="] if key != "card.gold_file" else []
     result = run_script("train.py", "--config", TINY, "--data", chain["data"], "--output", tmp_path / "m",
-                        f"--training.threshold_file={bad}", "--card.gold_file=")
+                        f"--{key}={bad}", *others)
     assert_one_line_error(result, "bad.jsonl: line 2 is not valid JSON")
     assert not (tmp_path / "m").exists() and not (tmp_path / "m.run").exists()
 

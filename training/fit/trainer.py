@@ -192,6 +192,8 @@ def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: b
     data = load_training_data(data_dir)  # all data checks happen before any model is loaded
     if config.training.threshold_file:
         data["thresholds"] = _threshold_split(config.training.threshold_file)
+    if config.card.gold_file and Path(config.card.gold_file).is_file():
+        load_any_gold(config.card.gold_file)  # read again at the end; a bad file must fail before the run, not after
     if resume and not last_checkpoint(run_dir):
         raise UserError(f"{run_dir}: no checkpoint to resume from; start without --resume")
     set_seed(config.training.seed)
