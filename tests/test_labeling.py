@@ -11,7 +11,8 @@ from conftest import SEEDS, requires_corpus
 from training.inputs.gold import load_corpus_gold, load_gold
 from training.weak.label_model import NaiveBayesEM, aggregate, majority_proba
 from training.labels import LABELS
-from training.weak.labeling import ABSTAIN, LABELING_FUNCTIONS, NEGATIVE, POSITIVE, LFApplier, within
+from training.inputs.text import normalize
+from training.weak.labeling import ABSTAIN, LABELING_FUNCTIONS, NEGATIVE, POSITIVE, Cues, LFApplier, within
 from training.weak.lexicon import Lexicon, token_stems, tokenize
 from training.weak.lf_report import build_report, lf_table, render_markdown
 from training.metrics import multilabel_scores
@@ -48,6 +49,46 @@ def test_phrases_match_consecutive_tokens_with_clitics():
     lexicon = Lexicon.from_mapping({"car_bomb": ["سيارة مفخخة"]})
     assert lexicon.match(tokenize("انفجار بالسياره المفخخه امس")) == {"car_bomb": [1]}
     assert lexicon.match(tokenize("سياره حمراء مفخخه")) == {}
+
+
+def test_the_surface_index_answers_exactly_what_clitic_stripping_defines():
+    """Lexicon.forms(token) is token_stems(token) & the lexicon's forms, for every token of the
+    seeds and gold files and for every prefix x form x suffix surface, cue or not."""
+    lexicon = Lexicon.load()
+    forms = set(lexicon.single) | set(lexicon.multi) | {r for v in lexicon.multi.values() for rest, _ in v for r in rest}
+    texts = [p.read_text("utf-8") for p in sorted(SEEDS.rglob("*")) if p.suffix in {".txt", ".jsonl"}]
+    vocabulary = {t for text in texts for t in tokenize(normalize(text))}
+    vocabulary |= {p + f + s for f in list(forms)[:40] for p in ("", "وبال", "فس", "لل", "ك") for s in ("", "ها", "ية")}
+    assert len(vocabulary) > 2000
+    assert [t for t in vocabulary if lexicon.forms(t) != token_stems(t) & forms] == []
+    assert lexicon.forms("قوات") == {"قوات"} and lexicon.forms("قواته") >= {"قوات"} and lexicon.forms("مقتلع") == set()
+
+
+def test_each_function_abstains_without_the_categories_it_needs():
+    """The applier skips a function on sentences holding none of its `needs`: that is right only
+    if the function cannot fire without them, whatever else the sentence holds. Checked on the
+    sentence holding every other category everywhere, and on 300 random ones."""
+    rng = np.random.default_rng(0)
+    categories = sorted(set(Lexicon.load().categories))
+    tokens = ["قواتها", "3", "القوات", "12", "هجوم", "قتل", "في", "الامريكيه", "7", "قواتهم", "انسحاب", "ثلاثه"]
+    for lf in LABELING_FUNCTIONS:
+        assert lf.needs, f"{lf.name} declares no needs: every sentence would run it"
+        others = [c for c in categories if c not in lf.needs]
+        samples = [{c: list(range(len(tokens))) for c in others}]
+        for _ in range(300):
+            chosen = rng.choice(others, size=rng.integers(1, len(others)), replace=False)
+            samples.append({str(c): sorted(rng.choice(len(tokens), size=rng.integers(1, 4), replace=False).tolist())
+                            for c in chosen})
+        fired = [h for h in samples if lf(Cues(tokens, h)) != ABSTAIN]
+        assert not fired, f"{lf.name} fires without any of {sorted(lf.needs)}: {sorted(fired[0])}"
+
+
+def test_skipping_functions_changes_no_vote():
+    texts = [r["text"] for r in load_gold(SEEDS / "gold.jsonl")] + [r["text"] for r in load_corpus_gold(
+        SEEDS / "gold_news.jsonl")] + (DATA / "offtopic_sentences.txt").read_text("utf-8").splitlines()
+    every_function = np.array([[lf(APPLIER.cues(t)) for lf in APPLIER.lfs] for t in texts], dtype=np.int8)
+    assert (APPLIER.apply(texts) == every_function).all()
+    assert (every_function != ABSTAIN).sum() > 300
 
 
 def test_lexicon_entries_must_be_lists_of_strings():

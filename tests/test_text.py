@@ -131,6 +131,11 @@ def test_invisible_characters_line_ends_and_spaces_are_fixed():
     assert split_article(raw) == ["قال المتحدث إنالوضع هادئ", "وأضاف أن الطرق مفتوحة", "تماما في هذا اليوم"]
 
 
+def test_every_run_of_spaces_becomes_one_plain_space():
+    assert fix_characters("ا  ب\u00a0ج \t\u2009د\u3000\u3000ه و") == "ا ب ج د ه و"
+    assert fix_characters(" \u00a0") == " " and fix_characters("\u00a0 ") == " "
+
+
 def test_normalize_for_matching():
     assert normalize("أُصِيبَ") == "اصيب"
     assert normalize("إِنَّ آخر ٱلقوم") == "ان اخر القوم"

@@ -3,8 +3,8 @@
 A cue matches a token when the token, with its clitics stripped, equals the cue's form.
 Stripping is exhaustive over a small closed set (conjunction, preposition or future prefix,
 article; one pronoun or plural suffix), so "وبالهجمات" matches "هجمات" while "مقتلع" never
-matches "مقتل". Token stems are cached: news vocabulary is Zipfian, so almost every token
-after the first few thousand sentences is a cache hit.
+matches "مقتل". `token_stems` defines the stripping; the lexicon inverts it once, listing every
+surface its forms can take, so matching a token is one lookup.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -30,7 +29,6 @@ _MIN_STEM = 2
 _TOKEN = re.compile(r"[^\W_]+")  # "#الهجوم_الكيمياوي" is two words
 
 
-@lru_cache(maxsize=500_000)
 def token_stems(token: str) -> frozenset[str]:
     """Every form the token can have once clitics are stripped (the token itself included)."""
     stems = set()
@@ -51,11 +49,37 @@ def tokenize(normalized_text: str) -> list[str]:
 
 @dataclass
 class Lexicon:
-    """Cue categories indexed by their first token's form."""
+    """Cue categories indexed by their first token's form.
+
+    Matching inverts `token_stems`: every surface a lexicon form can take (prefix + form +
+    suffix) is listed once when the lexicon loads (about 280k for the packaged one, 0.2 s), so
+    a token is one dict lookup instead of a clitic search, and the millions of tokens that are
+    no cue cost nothing more. The answer is exactly `token_stems(token) & forms`.
+    """
 
     single: dict[str, frozenset[str]]
     multi: dict[str, list[tuple[tuple[str, ...], str]]]
-    _cache: dict = field(default_factory=dict, repr=False)  # token -> its cues; bounded by vocabulary
+    _surfaces: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)  # surface -> its lexicon forms
+    _starts: dict[str, tuple] = field(default_factory=dict, repr=False)  # surface -> (categories, phrases) it starts
+
+    def __post_init__(self):
+        forms = set(self.single) | set(self.multi) | {r for v in self.multi.values() for rest, _ in v for r in rest}
+        surfaces = self._surfaces
+        for form in sorted(f for f in forms if len(f) >= _MIN_STEM):  # a shorter form no token strips down to
+            only = frozenset((form,))
+            for stem in (prefix + form for prefix in PREFIXES):
+                for surface in (stem + suffix for suffix in SUFFIXES):
+                    known = surfaces.setdefault(surface, only)
+                    if known is not only and form not in known:  # rare: "قوات" + "ه" is also "قواته"
+                        surfaces[surface] = known | only
+        entries: dict[frozenset, tuple] = {}  # one shared entry per set of forms, not one per surface
+        for surface, found in surfaces.items():
+            if found not in entries:
+                single = frozenset(c for f in found for c in self.single.get(f, ()))
+                multi = tuple(m for f in sorted(found) for m in self.multi.get(f, ()))
+                entries[found] = (single, multi) if single or multi else None
+            if entries[found] is not None:
+                self._starts[surface] = entries[found]
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, list[str]]) -> "Lexicon":
@@ -81,27 +105,37 @@ class Lexicon:
             text = Path(path).read_text("utf-8")
         return cls.from_mapping(yaml.safe_load(text))
 
-    def token_cues(self, token: str) -> tuple[frozenset[str], tuple[tuple[tuple[str, ...], str], ...]]:
-        """Categories a token starts by itself, and the phrases it may start (cached per type)."""
-        cached = self._cache.get(token)
-        if cached is None:
-            forms = token_stems(token)
-            single = frozenset(c for f in forms for c in self.single.get(f, ()))
-            multi = tuple(m for f in forms for m in self.multi.get(f, ()))
-            cached = self._cache[token] = (single, multi)
-        return cached
+    @property
+    def categories(self) -> set[str]:
+        """Every cue category of the lexicon."""
+        return {c for cs in self.single.values() for c in cs} | {c for v in self.multi.values() for _, c in v}
+
+    def forms(self, token: str) -> frozenset[str]:
+        """The lexicon forms a token can be once clitics are stripped."""
+        return self._surfaces.get(token, frozenset())
 
     def match(self, tokens: list[str]) -> dict[str, list[int]]:
         """Positions (token indices, ascending) where each category's cues start."""
+        starts = self._starts
         hits: dict[str, list[int]] = {}
+        if starts.keys().isdisjoint(tokens):
+            return hits
         for i, token in enumerate(tokens):
-            single, multi = self.token_cues(token)
+            entry = starts.get(token)
+            if entry is None:
+                continue
+            single, multi = entry
             for category in single:
                 hits.setdefault(category, []).append(i)
             for rest, category in multi:
-                end = i + 1 + len(rest)
-                if end <= len(tokens) and all(r in token_stems(tokens[i + 1 + k]) for k, r in enumerate(rest)):
+                if self._phrase_at(tokens, i + 1, rest):
                     positions = hits.setdefault(category, [])
                     if not positions or positions[-1] != i:
                         positions.append(i)
         return hits
+
+    def _phrase_at(self, tokens: list[str], start: int, rest: tuple[str, ...]) -> bool:
+        """True when `rest` (a phrase's forms after its first) matches the tokens from `start`."""
+        if start + len(rest) > len(tokens):
+            return False
+        return all(form in self._surfaces.get(tokens[start + k], ()) for k, form in enumerate(rest))
