@@ -53,14 +53,20 @@ class ChunkSettings:
     source: str    # the input's name, for warnings
 
 
-_APPLIERS: dict[str, LFApplier] = {}  # one per process and lexicon: loading it costs ~0.1 s
+_APPLIERS: dict[str, LFApplier] = {}  # one per process and lexicon: loading it costs ~0.2 s
+
+
+def applier_for(lexicon: str | None) -> LFApplier:
+    """The process's applier for a lexicon file (""/None: the packaged one), loaded once."""
+    lexicon = lexicon or ""
+    if lexicon not in _APPLIERS:
+        _APPLIERS[lexicon] = LFApplier(lexicon=Lexicon.load(lexicon or None))
+    return _APPLIERS[lexicon]
 
 
 def label_chunk(index: int, articles: list[Article], settings: ChunkSettings) -> LabelledChunk:
     """Clean, split and vote on one chunk of articles (runs in a worker process or in-process)."""
-    if settings.lexicon not in _APPLIERS:
-        _APPLIERS[settings.lexicon] = LFApplier(lexicon=Lexicon.load(settings.lexicon or None))
-    applier = _APPLIERS[settings.lexicon]
+    applier = applier_for(settings.lexicon)
     stats = CleaningStats()
     sentences = [article_sentences(a, settings.presplit, settings.min_words, stats, settings.source) for a in articles]
     flat = [s for per_article in sentences for s in per_article]
@@ -96,6 +102,8 @@ def labelled_chunks(articles: Iterable[Article], settings: ChunkSettings, worker
         return
     # fork starts workers in milliseconds and keeps the parent's logging; elsewhere, spawn.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    if method == "fork":
+        applier_for(settings.lexicon)  # loaded once here, the workers inherit it (and the parent needs it later)
     with multiprocessing.get_context(method).Pool(workers) as pool:
         pending: deque = deque()
         for index, chunk in chunks:

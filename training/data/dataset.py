@@ -11,37 +11,33 @@ matrix stay in memory: ~36 bytes per sentence, not the text.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-from array import array
 import shutil
 import time
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from training.config import Config, save_config
-from training.data.build_workers import ChunkSettings, labelled_chunks, merge_shards, write_shard
+from training.config import LABEL_MODELS, Config, save_config
+from training.data.build_workers import ChunkSettings, applier_for, labelled_chunks, merge_shards, write_shard
+from training.data.dataset_files import HELD_OUT, SentenceStream, write_dataset_files
+from training.data.splits import SPLITS, assign_splits, check_split_positives, split_positives
+from training.errors import UserError
 from training.inputs.corpus import SentenceNumbering, iter_articles
 from training.inputs.gold import HandLabels, label_matrix, load_any_gold
-from training.errors import UserError
-from training.io_utils import atomic_write_json, atomic_write_text
-from training.config import LABEL_MODELS
-from training.weak.label_model import aggregate
-from training.labels import LABELS
-from training.weak.labeling import LFApplier
-from training.weak.lexicon import Lexicon
-from training.weak.lf_report import build_report, render_markdown
-from training.outputs import check_output, output_folder
-from training.data.splits import SPLITS, assign_splits, check_split_positives, split_positives
 from training.inputs.text import CleaningStats
+from training.io_utils import atomic_write_json, atomic_write_text
+from training.labels import LABELS
+from training.outputs import check_output, output_folder
+from training.weak.label_model import aggregate
+from training.weak.labeling import LFApplier
+from training.weak.lf_report import build_report, render_markdown
 
 logger = logging.getLogger(__name__)
-HELD_OUT = -1  # split code of a sentence of a test-only gold file: written nowhere
 
 
 SHARD_INFO = "shard.json"  # in a shard folder: which shard of which input, and the data settings it used
@@ -60,85 +56,6 @@ def _doc_label_counts(doc_codes: np.ndarray, doc_names: list[str], hard: np.ndar
     counts = np.zeros((len(doc_names), hard.shape[1]))
     np.add.at(counts, doc_codes, hard.astype(float))
     return dict(zip(doc_names, counts))
-
-
-ARROW_BATCH_ROWS = 10_000  # rows per Arrow record batch: bounded memory, few batches
-
-
-def label_columns(probs) -> tuple[list[str], list[float], list[float]]:
-    """A sentence's label columns from its label-model probabilities, as every dataset holds them:
-    `labels` (probability >= 0.5), `targets` (the probabilities to 4 places), `label_vector` (0/1)."""
-    labels = [label for label, v in zip(LABELS, probs) if v >= 0.5]
-    return labels, [round(float(v), 4) for v in probs], [float(label in labels) for label in LABELS]
-
-
-class _SplitWriter:
-    """One split's rows, written to an Arrow file in column batches; fingerprinted by content so
-    that equal data gives byte-equal files (by default `datasets` derives it from the random
-    temp folder's name)."""
-
-    def __init__(self, path: Path):
-        from datasets import Features, Sequence, Value
-        from datasets.arrow_writer import ArrowWriter
-
-        # Explicit types: a split whose sentences all have no label would otherwise get list<null>.
-        self.features = Features({"doc_id": Value("string"), "sent_id": Value("int64"), "text": Value("string"),
-                                  "labels": Sequence(Value("string")), "targets": Sequence(Value("float32")),
-                                  "label_vector": Sequence(Value("float32"))})
-        self.path, self.writer = path, ArrowWriter(features=self.features, path=str(path))
-        self.columns: dict[str, list] = {name: [] for name in self.features}
-        self.digest, self.rows = hashlib.sha256(), 0
-
-    def add(self, line: str, row: dict, labels: list[str], targets: list[float], vector: list[float]) -> None:
-        self.digest.update(line.encode("utf-8"))
-        for name, value in (("doc_id", row["doc_id"]), ("sent_id", row["sent_id"]), ("text", row["text"]),
-                            ("labels", labels), ("targets", targets), ("label_vector", vector)):
-            self.columns[name].append(value)
-        self.rows += 1
-        if len(self.columns["text"]) == ARROW_BATCH_ROWS:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self.columns["text"]:
-            self.writer.write_batch(self.columns)
-            self.columns = {name: [] for name in self.features}
-
-    def close(self):
-        """The finished split as a `datasets.Dataset` on the memory-mapped file."""
-        from datasets import Dataset, DatasetInfo
-        from datasets.table import MemoryMappedTable
-
-        self._flush()
-        self.writer.finalize()
-        self.writer.close()
-        return Dataset(MemoryMappedTable.from_file(str(self.path)), info=DatasetInfo(features=self.features),
-                       fingerprint=self.digest.hexdigest()[:16])
-
-
-def _write_outputs(stream: "_SentenceStream", probs: np.ndarray, split_of_sentence: np.ndarray,
-                   out: Path) -> dict[str, int]:
-    """One pass over the streamed sentences: sentences.jsonl, and the DatasetDict in `out/dataset`.
-
-    `split_of_sentence` holds indices into SPLITS (int8: one byte a sentence, not a string).
-    """
-    from datasets import DatasetDict
-
-    (out / ".splits").mkdir()
-    writers = {s: _SplitWriter(out / ".splits" / f"{s}.arrow") for k, s in enumerate(SPLITS)
-               if (split_of_sentence == k).any()}
-    with (out / "sentences.jsonl").open("w", encoding="utf-8") as dst:
-        for (doc_id, sent_id, text), p, split in zip(stream.rows(), probs, split_of_sentence):
-            if split == HELD_OUT:
-                continue
-            labels, targets, vector = label_columns(p)
-            row = {"doc_id": doc_id, "sent_id": sent_id, "text": text, "labels": labels,
-                   "probs": dict(zip(LABELS, targets))}
-            line = json.dumps(row, ensure_ascii=False) + "\n"
-            dst.write(line)
-            writers[SPLITS[split]].add(line, row, labels, targets, vector)
-    DatasetDict({s: w.close() for s, w in writers.items()}).save_to_disk(str(out / "dataset"))
-    shutil.rmtree(out / ".splits")
-    return {s: w.rows for s, w in writers.items()}
 
 
 def build_dataset(input_path: str, output_dir: str, config: Config, presplit: bool = False,
@@ -246,8 +163,8 @@ def _chunk_settings(config: Config, presplit: bool, source) -> ChunkSettings:
 
 def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file, tmp: Path) -> BuildResult:
     """Everything after labeling: label model, document splits, sentences.jsonl, dataset, report."""
-    lexicon = Lexicon.load(config.data.lexicon or None)
-    applier = LFApplier(lexicon=lexicon)
+    applier = applier_for(config.data.lexicon)
+    lexicon = applier.lexicon
     stats = CleaningStats()
     stream, votes = _stream_sentences(chunks, source, presplit, stats, tmp / ".sentences.tmp.txt")
     doc_codes, doc_names = stream.codes(), stream.doc_names
@@ -260,7 +177,7 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     check_split_positives(doc_labels, splits, LABELS)
     split_of_sentence = np.array([SPLITS.index(splits[d]) for d in doc_names], dtype=np.int8)[doc_codes]
     split_of_sentence[~keep] = HELD_OUT  # sentences of test-only gold files: in no split
-    sizes = _write_outputs(stream, probs, split_of_sentence, tmp)
+    sizes = write_dataset_files(stream, probs, split_of_sentence, tmp)
     stream.path.unlink()
     gold_files = [f for f in [gold_file, *config.data.gold_files, *config.data.test_gold_files] if f]
     report = _labeling_report(votes, applier, probs_by_model, config, gold_files, lexicon)
@@ -275,48 +192,31 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     return BuildResult(len(doc_codes), len(doc_names), report["splits"]["documents"], report)
 
 
-class _SentenceStream:
-    """The build's sentences in input order: their text on disk, one per line (a sentence never
-    holds a newline: it comes from splitting lines), and per sentence only an int32 document code
-    and an int32 sentence id in memory (with the int8 votes: ~36 bytes a sentence)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.doc_names: list[str] = []
-        self.doc_codes, self.sent_ids = array("i"), array("i")
-
-    def rows(self) -> Iterator[tuple[str, int, str]]:
-        """(doc_id, sent_id, text) of every sentence, in order."""
-        with self.path.open(encoding="utf-8", newline="\n") as fh:
-            for code, sent_id, line in zip(self.doc_codes, self.sent_ids, fh):
-                yield self.doc_names[code], sent_id, line[:-1]
-
-    def codes(self) -> np.ndarray:
-        return np.frombuffer(self.doc_codes, dtype=np.int32)
-
-
 def _stream_sentences(chunks, source, presplit: bool, stats: CleaningStats, path: Path):
     """Number the labelled chunks' sentences in input order and stream their text to `path`."""
     numbering = SentenceNumbering(source, presplit)
-    stream, codes = _SentenceStream(path), {}
+    stream, codes = SentenceStream(path), {}
     votes_chunks = []
     with path.open("w", encoding="utf-8", newline="\n") as fh:
         for chunk in tqdm(chunks, desc="splitting and labeling", unit="chunk", mininterval=2.0):
             stats.removed.update(chunk.removed)
             votes_chunks.append(chunk.votes)
             for doc_id, sentences in zip(chunk.doc_ids, chunk.sentences):
-                for s in numbering.number(doc_id, sentences):
-                    if "\n" in s.text:  # cannot happen: sentences come from splitting lines
-                        raise RuntimeError(f"a sentence of {s.doc_id} holds a newline")
-                    fh.write(s.text + "\n")
-                    stream.doc_codes.append(codes.setdefault(s.doc_id, len(codes)))
-                    stream.sent_ids.append(s.sent_id)
+                first = numbering.first_id(doc_id, sentences)
+                if first is None:
+                    continue
+                text = "\n".join(sentences)
+                if text.count("\n") != len(sentences) - 1:  # cannot happen: sentences come from splitting lines
+                    raise RuntimeError(f"a sentence of {doc_id} holds a newline")
+                fh.write(text + "\n")
+                stream.doc_codes.extend(repeat(codes.setdefault(doc_id, len(codes)), len(sentences)))
+                stream.sent_ids.extend(range(first, first + len(sentences)))
     numbering.finish()
     stream.doc_names = list(codes)
     return stream, np.concatenate(votes_chunks)
 
 
-def _hand_labels(config: Config, stream: "_SentenceStream", probs: np.ndarray):
+def _hand_labels(config: Config, stream: SentenceStream, probs: np.ndarray):
     """Hand labels in place of weak ones, and the mask of sentences kept (see gold.HandLabels)."""
     hand = HandLabels(config.data.gold_files, config.data.test_gold_files)
     if not hand:

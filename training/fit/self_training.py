@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data.dataset import label_columns
+from training.data.dataset_files import label_columns
 from training.errors import UserError
 from training.io_utils import atomic_write_json, chunked, iter_jsonl
 from training.labels import LABELS

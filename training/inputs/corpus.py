@@ -305,15 +305,21 @@ class SentenceNumbering:
         self.next_id: dict[str, int] = {}
         self.reused: list[str] = []
 
-    def number(self, doc_id: str, sentences: list[str]) -> Iterator[Sentence]:
+    def first_id(self, doc_id: str, sentences: list[str]) -> int | None:
+        """The id of the article's first sentence (the others follow on), or None for an empty one."""
         if not sentences:
             logger.warning("%s: article %s has no text; skipped", self.source, doc_id)
-            return
+            return None
         if doc_id in self.next_id and not self.presplit:
             self.reused.append(doc_id)
         first = self.next_id.get(doc_id, 0)
         self.next_id[doc_id] = first + len(sentences)
-        yield from (Sentence(doc_id, first + offset, text) for offset, text in enumerate(sentences))
+        return first
+
+    def number(self, doc_id: str, sentences: list[str]) -> Iterator[Sentence]:
+        first = self.first_id(doc_id, sentences)
+        if first is not None:
+            yield from (Sentence(doc_id, first + offset, text) for offset, text in enumerate(sentences))
 
     def finish(self) -> None:
         """Refuse an input with no text; warn about reused ids."""

@@ -194,6 +194,8 @@ UNPUNCTUATED_WORDS = 1000  # a passage this long is worth a warning that names i
 
 def _cut_long(sentence: str, stats: CleaningStats) -> list[str]:
     """Cut a sentence of over MAX_SENTENCE_WORDS words into near-equal pieces at word boundaries."""
+    if len(sentence) < 2 * MAX_SENTENCE_WORDS:  # k words take at least 2k - 1 characters
+        return [sentence]
     words = sentence.split()
     if len(words) <= MAX_SENTENCE_WORDS:
         return [sentence]

@@ -118,13 +118,11 @@ class Lexicon:
         """Positions (token indices, ascending) where each category's cues start."""
         starts = self._starts
         hits: dict[str, list[int]] = {}
-        if starts.keys().isdisjoint(tokens):
+        present = starts.keys() & tokens  # one C-level pass; a quarter of news sentences hold no cue
+        if not present:
             return hits
-        for i, token in enumerate(tokens):
-            entry = starts.get(token)
-            if entry is None:
-                continue
-            single, multi = entry
+        for i in [i for i, token in enumerate(tokens) if token in present]:
+            single, multi = starts[tokens[i]]
             for category in single:
                 hits.setdefault(category, []).append(i)
             for rest, category in multi:
