@@ -23,6 +23,20 @@ def test_sentences_jsonl_rows(chain):
         assert row["labels"] == [label for label in LABELS if row["probs"][label] >= 0.5]
 
 
+def test_each_line_is_the_json_dumps_of_its_row(tmp_path):
+    """Lines are joined from pieces for speed; they must be the bytes json.dumps gives, for text
+    with quotes, backslashes, tabs, controls and non-BMP characters, and for ids that need escaping."""
+    texts = ['قال "المتحدث" إن القصف \\ استهدف القاعدة', "هجوم\tعلى قاعدة عسكرية \u0001 قرب الحدود 😀",
+             "قتل ثلاثة جنود في هجوم صاروخي على قاعدة التحالف"]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"id": f'doc "{k}" \\', "text": t}, ensure_ascii=False) + "\n"
+                              for k, t in enumerate(texts)), encoding="utf-8")
+    build_dataset(str(source), str(tmp_path / "out"), load_config(), presplit=True)
+    lines = (tmp_path / "out" / "sentences.jsonl").read_text("utf-8").splitlines(keepends=True)
+    assert len(lines) == 3 and any(json.loads(line)["labels"] for line in lines)
+    assert [json.dumps(json.loads(line), ensure_ascii=False) + "\n" for line in lines] == lines
+
+
 def test_dataset_splits_never_share_a_document(chain):
     from datasets import load_from_disk
 
