@@ -49,6 +49,20 @@ def test_dataset_splits_never_share_a_document(chain):
     assert len(row["targets"]) == len(row["label_vector"]) == len(LABELS)
 
 
+def test_arrow_rows_are_the_sentences_jsonl_rows(chain):
+    """The Arrow columns are built from arrays, the lines from pieces: they must tell the same rows."""
+    from datasets import load_from_disk
+
+    lines = {(r["doc_id"], r["sent_id"]): r for r in read_jsonl(chain["data"] / "sentences.jsonl")}
+    rows = [row for split in load_from_disk(str(chain["data"] / "dataset")).values() for row in split]
+    assert len(rows) == len(lines) and any(row["labels"] for row in rows)
+    for row in rows:
+        line = lines[(row["doc_id"], row["sent_id"])]
+        assert row["text"] == line["text"] and row["labels"] == line["labels"]
+        assert row["label_vector"] == [float(label in line["labels"]) for label in LABELS]
+        assert row["targets"] == pytest.approx([line["probs"][label] for label in LABELS], abs=1e-6)
+
+
 def test_report_and_resolved_config_are_written(chain):
     report = json.loads((chain["data"] / "lf_report.json").read_text())
     assert report["sentences"] == 79 and report["gold"]["models"]["majority"]["macro_f1"] >= 0.98

@@ -140,8 +140,14 @@ def _boundaries(line: str) -> list[int]:
     return cuts
 
 
-def _word_count(text: str) -> int:
-    return len(_WORD.findall(text))
+def _words_up_to(text: str, cap: int) -> int:
+    """The number of words in `text`, counted no further than `cap` (the scan stops there)."""
+    count = 0
+    for _ in _WORD.finditer(text):
+        count += 1
+        if count >= cap:
+            break
+    return count
 
 
 def split_line(line: str, min_words: int = 3, stats: CleaningStats | None = None) -> list[str]:
@@ -152,14 +158,15 @@ def split_line(line: str, min_words: int = 3, stats: CleaningStats | None = None
     is short as a whole is dropped. Each merge or drop is counted in `stats`.
     """
     stats = stats if stats is not None else CleaningStats()
-    # Each piece carries its word count: joining two pieces with a space adds their counts.
-    pieces, last = [], 0
+    # Each piece carries its word count: joining two pieces with a space adds their counts. Counts
+    # are only compared with 0 and min_words, so they stop at min_words (sums stay exact below it).
+    cap, pieces, last = max(min_words, 1), [], 0
     for cut in _boundaries(line) + [len(line)]:
         piece = line[last:cut].strip()
         last = cut
         if not piece:
             continue
-        words = _word_count(piece)
+        words = _words_up_to(piece, cap)
         if words == 0:
             stats.removed["punctuation_fragment_dropped"] += 1
             continue
