@@ -55,7 +55,7 @@ def test_the_surface_index_answers_exactly_what_clitic_stripping_defines():
     """Lexicon.forms(token) is token_stems(token) & the lexicon's forms, for every token of the
     seeds and gold files and for every prefix x form x suffix surface, cue or not."""
     lexicon = Lexicon.load()
-    forms = set(lexicon.single) | set(lexicon.multi) | {r for v in lexicon.multi.values() for rest, _ in v for r in rest}
+    forms = lexicon.cue_forms
     texts = [p.read_text("utf-8") for p in sorted(SEEDS.rglob("*")) if p.suffix in {".txt", ".jsonl"}]
     vocabulary = {t for text in texts for t in tokenize(normalize(text))}
     vocabulary |= {p + f + s for f in list(forms)[:40] for p in ("", "وبال", "فس", "لل", "ك") for s in ("", "ها", "ية")}

@@ -34,7 +34,6 @@ from training.io_utils import atomic_write_json, atomic_write_text
 from training.labels import LABELS
 from training.outputs import check_output, output_folder
 from training.weak.label_model import aggregate
-from training.weak.labeling import LFApplier
 from training.weak.lf_report import build_report, render_markdown
 
 logger = logging.getLogger(__name__)
@@ -164,7 +163,6 @@ def _chunk_settings(config: Config, presplit: bool, source) -> ChunkSettings:
 def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file, tmp: Path) -> BuildResult:
     """Everything after labeling: label model, document splits, sentences.jsonl, dataset, report."""
     applier = applier_for(config.data.lexicon)
-    lexicon = applier.lexicon
     stats = CleaningStats()
     stream, votes = _stream_sentences(chunks, source, presplit, stats, tmp / ".sentences.tmp.txt")
     doc_codes, doc_names = stream.codes(), stream.doc_names
@@ -180,7 +178,7 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     sizes = write_dataset_files(stream, probs, split_of_sentence, tmp)
     stream.path.unlink()
     gold_files = [f for f in [gold_file, *config.data.gold_files, *config.data.test_gold_files] if f]
-    report = _labeling_report(votes, applier, probs_by_model, config, gold_files, lexicon)
+    report = _labeling_report(votes, applier, probs_by_model, config, gold_files)
     report["text_preparation"] = dict(stats.removed)
     report["hand_labels"] = hand_counts
     report["splits"] = {"sentences": sizes,
@@ -227,13 +225,12 @@ def _hand_labels(config: Config, stream: SentenceStream, probs: np.ndarray):
     return probs, keep, counts
 
 
-def _labeling_report(votes, applier, probs_by_model, config, gold_files: list, lexicon) -> dict:
+def _labeling_report(votes, applier, probs_by_model, config, gold_files: list) -> dict:
     gold = None
     if gold_files:
         rows = [row for path in gold_files for row in load_any_gold(path)]
         gold_file = ", ".join(map(str, gold_files))
-        gold_applier = LFApplier(applier.lfs, lexicon)
-        gold_votes = gold_applier.apply([r["text"] for r in rows])
+        gold_votes = applier.apply([r["text"] for r in rows])
         gold = label_matrix(rows)
         gold_probs = {m: aggregate(gold_votes, applier.lfs, m, fit_votes=np.vstack([votes, gold_votes]))
                       for m in LABEL_MODELS}

@@ -88,9 +88,6 @@ def clean_article(text: str, stats: CleaningStats | None = None) -> list[str]:
         if dropped:
             stats.removed[dropped] += 1
             continue
-        if rules.first("strip_prefix", line) is None:  # none matches, so none will once another strips
-            lines.append(line)
-            continue
         for name, pattern in rules.strip_prefix.items():
             stripped = pattern.sub("", line, count=1)
             if stripped != line:

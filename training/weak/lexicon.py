@@ -63,9 +63,8 @@ class Lexicon:
     _starts: dict[str, tuple] = field(default_factory=dict, repr=False)  # surface -> (categories, phrases) it starts
 
     def __post_init__(self):
-        forms = set(self.single) | set(self.multi) | {r for v in self.multi.values() for rest, _ in v for r in rest}
         surfaces = self._surfaces
-        for form in sorted(f for f in forms if len(f) >= _MIN_STEM):  # a shorter form no token strips down to
+        for form in sorted(f for f in self.cue_forms if len(f) >= _MIN_STEM):  # a shorter form no token strips down to
             only = frozenset((form,))
             for stem in (prefix + form for prefix in PREFIXES):
                 for surface in (stem + suffix for suffix in SUFFIXES):
@@ -106,6 +105,11 @@ class Lexicon:
         return cls.from_mapping(yaml.safe_load(text))
 
     @property
+    def cue_forms(self) -> set[str]:
+        """Every token form a cue is made of: single cues, and each token of each phrase."""
+        return set(self.single) | set(self.multi) | {r for v in self.multi.values() for rest, _ in v for r in rest}
+
+    @property
     def categories(self) -> set[str]:
         """Every cue category of the lexicon."""
         return {c for cs in self.single.values() for c in cs} | {c for v in self.multi.values() for _, c in v}
@@ -136,4 +140,4 @@ class Lexicon:
         """True when `rest` (a phrase's forms after its first) matches the tokens from `start`."""
         if start + len(rest) > len(tokens):
             return False
-        return all(form in self._surfaces.get(tokens[start + k], ()) for k, form in enumerate(rest))
+        return all(form in self.forms(tokens[start + k]) for k, form in enumerate(rest))
