@@ -2,8 +2,10 @@
 
 Articles are read in the parent and cut into chunks of CHUNK_ARTICLES; a chunk is cleaned, split
 and voted on by one worker (`label_chunk`), and chunks come back in input order, so the build
-that consumes them writes the same bytes whatever the number of workers. At most two chunks per
-worker are in flight, so memory stays flat however large the input.
+that consumes them writes the same bytes whatever the number of workers. At most
+IN_FLIGHT_PER_WORKER chunks per worker are in flight, so memory stays flat however large the
+input. Once every chunk is labelled, the same workers take part in writing the output
+(`BuildPool.submit`).
 
 Past one machine, shard K of N takes chunks K, K+N, K+2N, ... and writes them to a shard folder;
 `merge_shards` deals them back round-robin, which restores input order exactly.
@@ -32,7 +34,10 @@ from training.inputs.text import CleaningStats
 logger = logging.getLogger(__name__)
 
 CHUNK_ARTICLES = 128  # articles per task: large enough to hide inter-process overhead, small enough to balance
-IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: keeps every core busy with bounded memory
+# Chunks queued per worker (~0.5 MB of text each): enough to keep every core busy for about a
+# second while the parent does something else (it imports the dataset writer after the first
+# chunk), and a bounded memory however large the input.
+IN_FLIGHT_PER_WORKER = 16
 SHARD_FILE = "chunks.pickle"
 
 
@@ -93,25 +98,55 @@ def _chunks(articles: Iterable[Article], shard: tuple[int, int]) -> Iterator[tup
         index += 1
 
 
-def labelled_chunks(articles: Iterable[Article], settings: ChunkSettings, workers: int = 1,
-                    shard: tuple[int, int] = (0, 1)) -> Iterator[LabelledChunk]:
-    """Label the chunks of `articles` (this shard's only) with `workers` processes, in input order."""
-    chunks = _chunks(articles, shard)
-    if workers <= 1:
-        yield from (label_chunk(index, chunk, settings) for index, chunk in chunks)
-        return
-    # fork starts workers in milliseconds and keeps the parent's logging; elsewhere, spawn.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    if method == "fork":
-        applier_for(settings.lexicon)  # loaded once here, the workers inherit it (and the parent needs it later)
-    with multiprocessing.get_context(method).Pool(workers) as pool:
+class BuildPool:
+    """The processes of one build: `workers` of them split and label chunks, then help write the
+    output (`submit`). With one worker, everything runs in this process."""
+
+    def __init__(self, workers: int, lexicon: str | None):
+        self.workers, self.lexicon, self._pool = workers, lexicon, None
+
+    def __enter__(self) -> "BuildPool":
+        if self.workers > 1:
+            # fork starts workers in milliseconds and keeps the parent's logging; elsewhere, spawn.
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            if method == "fork":
+                applier_for(self.lexicon)  # loaded once here, the workers inherit it (and the parent needs it later)
+            self._pool = multiprocessing.get_context(method).Pool(self.workers)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.terminate()  # every task's result has been read (or the build failed)
+            self._pool.join()
+
+    def labelled_chunks(self, articles: Iterable[Article], settings: ChunkSettings,
+                        shard: tuple[int, int] = (0, 1)) -> Iterator[LabelledChunk]:
+        """Label the chunks of `articles` (this shard's only), in input order."""
+        chunks = _chunks(articles, shard)
+        if self._pool is None:
+            yield from (label_chunk(index, chunk, settings) for index, chunk in chunks)
+            return
         pending: deque = deque()
         for index, chunk in chunks:
-            pending.append(pool.apply_async(label_chunk, (index, chunk, settings)))
-            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+            pending.append(self._pool.apply_async(label_chunk, (index, chunk, settings)))
+            if len(pending) >= self.workers * IN_FLIGHT_PER_WORKER:
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
+
+    def submit(self, fn, *args):
+        """Run `fn(*args)` on a worker (with one worker: here, now); `.get()` gives its result."""
+        if self._pool is None:
+            return _Done(fn(*args))
+        return self._pool.apply_async(fn, args)
+
+
+@dataclass
+class _Done:
+    result: object
+
+    def get(self):
+        return self.result
 
 
 def parse_shard(text: str) -> tuple[int, int]:

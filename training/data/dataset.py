@@ -23,8 +23,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from training.config import LABEL_MODELS, Config, save_config
-from training.data.build_workers import ChunkSettings, applier_for, labelled_chunks, merge_shards, write_shard
-from training.data.dataset_files import HELD_OUT, SentenceStream, write_dataset_files
+from training.data.build_workers import BuildPool, ChunkSettings, applier_for, merge_shards, write_shard
+from training.data.dataset_files import (HELD_OUT, SentenceStream, import_dataset_writer, write_dataset,
+                                         write_sentences_jsonl)
 from training.data.splits import SPLITS, assign_splits, check_split_positives, split_positives
 from training.errors import UserError
 from training.inputs.corpus import SentenceNumbering, iter_articles
@@ -63,9 +64,10 @@ def build_dataset(input_path: str, output_dir: str, config: Config, presplit: bo
     """Run the whole build with `workers` processes and write the output folder atomically (see
     `training.outputs`). The output is the same, byte for byte, for any number of workers."""
     settings = _chunk_settings(config, presplit, input_path)
-    with output_folder(output_dir, "build_dataset", _build_inputs(input_path, gold_file, config), overwrite) as tmp:
-        chunks = labelled_chunks(iter_articles(input_path, encoding), settings, workers)
-        result = _build_from_chunks(chunks, input_path, presplit, config, gold_file, tmp)
+    with (output_folder(output_dir, "build_dataset", _build_inputs(input_path, gold_file, config), overwrite) as tmp,
+          BuildPool(workers, settings.lexicon) as pool):
+        chunks = pool.labelled_chunks(iter_articles(input_path, encoding), settings)
+        result = _build_from_chunks(chunks, input_path, presplit, config, gold_file, tmp, pool)
     logger.info("wrote %d sentences from %d documents to %s", result.sentences, result.documents, output_dir)
     return result
 
@@ -74,8 +76,9 @@ def build_shard(input_path: str, shard_dir: str, config: Config, shard: tuple[in
                 encoding: str = "auto", workers: int = 1, overwrite: bool = False) -> None:
     """Split and label shard K of N of the input (its chunks K, K+N, ...) into `shard_dir`."""
     settings = _chunk_settings(config, presplit, input_path)
-    with output_folder(shard_dir, "build_dataset_shard", [input_path, config.data.lexicon], overwrite) as tmp:
-        count = write_shard(labelled_chunks(iter_articles(input_path, encoding), settings, workers, shard), tmp)
+    with (output_folder(shard_dir, "build_dataset_shard", [input_path, config.data.lexicon], overwrite) as tmp,
+          BuildPool(workers, settings.lexicon) as pool):
+        count = write_shard(pool.labelled_chunks(iter_articles(input_path, encoding), settings, shard), tmp)
         atomic_write_json(tmp / SHARD_INFO, {"shard": list(shard), "input": str(input_path), "presplit": presplit,
                                              "min_words": config.data.min_words, "lexicon": config.data.lexicon})
     logger.info("shard %d/%d: %d chunks of %s in %s", shard[0], shard[1], count, input_path, shard_dir)
@@ -93,9 +96,9 @@ def merge_dataset(shard_dirs: list[str], output_dir: str, config: Config, gold_f
             raise UserError(f"{d}: not shard {k}/{len(shard_dirs)} of the same input and data config "
                             f"(data.min_words, data.lexicon) as the others and this merge")
     inputs = [*shard_dirs, gold_file, config.data.lexicon]
-    with output_folder(output_dir, "build_dataset", inputs, overwrite) as tmp:
+    with output_folder(output_dir, "build_dataset", inputs, overwrite) as tmp, BuildPool(1, config.data.lexicon) as pool:
         chunks = merge_shards([Path(d) for d in shard_dirs])
-        result = _build_from_chunks(chunks, first["input"], first["presplit"], config, gold_file, tmp)
+        result = _build_from_chunks(chunks, first["input"], first["presplit"], config, gold_file, tmp, pool)
     logger.info("merged %d shards: %d sentences from %d documents in %s", len(shard_dirs), result.sentences,
                 result.documents, output_dir)
     return result
@@ -160,7 +163,8 @@ def _chunk_settings(config: Config, presplit: bool, source) -> ChunkSettings:
     return ChunkSettings(presplit, config.data.min_words, config.data.lexicon, str(source))
 
 
-def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file, tmp: Path) -> BuildResult:
+def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file, tmp: Path,
+                       pool: BuildPool) -> BuildResult:
     """Everything after labeling: label model, document splits, sentences.jsonl, dataset, report."""
     applier = applier_for(config.data.lexicon)
     stats = CleaningStats()
@@ -175,7 +179,10 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     check_split_positives(doc_labels, splits, LABELS)
     split_of_sentence = np.array([SPLITS.index(splits[d]) for d in doc_names], dtype=np.int8)[doc_codes]
     split_of_sentence[~keep] = HELD_OUT  # sentences of test-only gold files: in no split
-    sizes = write_dataset_files(stream, probs, split_of_sentence, tmp)
+    # sentences.jsonl on a worker while this process writes the Arrow files (with one worker: in turn)
+    jsonl = pool.submit(write_sentences_jsonl, stream, probs, split_of_sentence, tmp / "sentences.jsonl")
+    sizes = write_dataset(stream, probs, split_of_sentence, tmp)
+    jsonl.get()
     stream.path.unlink()
     gold_files = [f for f in [gold_file, *config.data.gold_files, *config.data.test_gold_files] if f]
     report = _labeling_report(votes, applier, probs_by_model, config, gold_files)
@@ -196,7 +203,11 @@ def _stream_sentences(chunks, source, presplit: bool, stats: CleaningStats, path
     stream, codes = SentenceStream(path), {}
     votes_chunks = []
     with path.open("w", encoding="utf-8", newline="\n") as fh:
-        for chunk in tqdm(chunks, desc="splitting and labeling", unit="chunk", mininterval=2.0):
+        for number, chunk in enumerate(tqdm(chunks, desc="splitting and labeling", unit="chunk", mininterval=2.0)):
+            if number == 0:
+                # With workers, the chunks queued behind this one keep them busy meanwhile: the
+                # import overlaps their labeling instead of adding to the serial end of the build.
+                import_dataset_writer()
             stats.removed.update(chunk.removed)
             votes_chunks.append(chunk.votes)
             for doc_id, sentences in zip(chunk.doc_ids, chunk.sentences):

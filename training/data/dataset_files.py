@@ -1,9 +1,10 @@
 """The files of a dataset folder: `sentences.jsonl` and the Arrow file of each split.
 
-Both are written in one pass over the streamed sentences, after the label model and the
-document split are known. The pass runs in one process after every worker has finished, so
-it is written for speed: the JSON text of each distinct label row is made once per batch,
-and each line is joined from pieces (the same bytes `json.dumps` of the row gives).
+Both are written after the label model and the document split are known, by two independent
+passes over the streamed sentences, so that a build with workers writes them at the same time
+(one in a worker, one in the parent). The passes are written for speed: the JSON text of each
+distinct label row is made once per block, and each line is joined from pieces (the same bytes
+`json.dumps` of the row gives).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from training.labels import LABELS
 
 HELD_OUT = -1  # split code of a sentence of a test-only gold file: written nowhere
 ARROW_BATCH_ROWS = 10_000  # rows per Arrow record batch: bounded memory, few batches
+
+
+def import_dataset_writer() -> None:
+    """Import what writing the Arrow files needs (`datasets`: ~0.7 s), ahead of the write."""
+    import datasets  # noqa: F401
 
 
 def label_columns(probs) -> tuple[list[str], list[float], list[float]]:
@@ -54,9 +60,9 @@ class SentenceStream:
 
 
 class _SplitWriter:
-    """One split's rows, written to an Arrow file in batches; fingerprinted by content so that
-    equal data gives byte-equal files (by default `datasets` derives it from the random temp
-    folder's name)."""
+    """One split's rows, written to an Arrow file in batches; fingerprinted by the file's bytes so
+    that equal data gives byte-equal folders (by default `datasets` derives it from the random
+    temp folder's name)."""
 
     def __init__(self, path: Path):
         from datasets import Features, Sequence, Value
@@ -68,11 +74,10 @@ class _SplitWriter:
                                   "label_vector": Sequence(Value("float32"))})
         self.path, self.writer = path, ArrowWriter(features=self.features, path=str(path))
         self.columns: dict[str, list] = {name: [] for name in self.features}
-        self.digest, self.rows = hashlib.sha256(), 0
+        self.rows = 0
 
-    def add(self, lines: list[str], rows: list[tuple], pieces: list[tuple]) -> None:
-        """Rows of this split: their sentences.jsonl lines, (doc_id, sent_id, text) and label pieces."""
-        self.digest.update("".join(lines).encode("utf-8"))
+    def add(self, rows: list[tuple], pieces: list[tuple]) -> None:
+        """Rows of this split: (doc_id, sent_id, text) and their label pieces."""
         columns = self.columns
         columns["doc_id"] += [row[0] for row in rows]
         columns["sent_id"] += [row[1] for row in rows]
@@ -101,8 +106,12 @@ class _SplitWriter:
         self._flush()
         self.writer.finalize()
         self.writer.close()
+        digest = hashlib.sha256()
+        with self.path.open("rb") as fh:
+            while block := fh.read(1 << 22):
+                digest.update(block)
         return Dataset(MemoryMappedTable.from_file(str(self.path)), info=DatasetInfo(features=self.features),
-                       fingerprint=self.digest.hexdigest()[:16])
+                       fingerprint=digest.hexdigest()[:16])
 
 
 def _label_pieces(block: np.ndarray) -> list[tuple]:
@@ -121,23 +130,22 @@ def _label_pieces(block: np.ndarray) -> list[tuple]:
     return [pieces[k] for k in inverse.reshape(-1)]
 
 
-def write_dataset_files(stream: SentenceStream, probs: np.ndarray, split_of_sentence: np.ndarray,
-                        out: Path) -> dict[str, int]:
-    """One pass over the streamed sentences: sentences.jsonl, and the DatasetDict in `out/dataset`.
-
-    `split_of_sentence` holds indices into SPLITS (int8: one byte a sentence, not a string), or
-    HELD_OUT. Returns the rows of each split.
-    """
-    from datasets import DatasetDict
-
-    (out / ".splits").mkdir()
-    writers = {k: _SplitWriter(out / ".splits" / f"{s}.arrow") for k, s in enumerate(SPLITS)
-               if (split_of_sentence == k).any()}
+def _blocks(stream: SentenceStream, probs: np.ndarray) -> Iterator[tuple[slice, list[tuple], list[tuple]]]:
+    """(rows of the block, their (doc_id, sent_id, text), their label pieces), ARROW_BATCH_ROWS at a time."""
     rows = stream.rows()
-    with (out / "sentences.jsonl").open("w", encoding="utf-8") as dst:
-        for start in range(0, len(probs), ARROW_BATCH_ROWS):
-            block = slice(start, start + ARROW_BATCH_ROWS)
-            batch, pieces = list(islice(rows, ARROW_BATCH_ROWS)), _label_pieces(probs[block])
+    for start in range(0, len(probs), ARROW_BATCH_ROWS):
+        block = slice(start, start + ARROW_BATCH_ROWS)
+        yield block, list(islice(rows, ARROW_BATCH_ROWS)), _label_pieces(probs[block])
+
+
+def write_sentences_jsonl(stream: SentenceStream, probs: np.ndarray, split_of_sentence: np.ndarray,
+                          path: Path) -> None:
+    """`sentences.jsonl`: every sentence of a split (not the HELD_OUT ones), in input order.
+
+    `split_of_sentence` holds indices into SPLITS (int8: one byte a sentence, not a string), or HELD_OUT.
+    """
+    with path.open("w", encoding="utf-8") as dst:
+        for block, batch, pieces in _blocks(stream, probs):
             # The bytes of json.dumps(row, ensure_ascii=False), without building the row.
             lines = [f'{{"doc_id": {encode_basestring(doc_id)}, "sent_id": {sent_id}, '
                      f'"text": {encode_basestring(text)}, {piece[3]}'
@@ -145,9 +153,22 @@ def write_dataset_files(stream: SentenceStream, probs: np.ndarray, split_of_sent
             splits = split_of_sentence[block]
             dst.write("".join(lines) if (splits != HELD_OUT).all() else
                       "".join(line for line, split in zip(lines, splits) if split != HELD_OUT))
-            for k, writer in writers.items():
-                rows_k = np.flatnonzero(splits == k).tolist()
-                writer.add([lines[i] for i in rows_k], [batch[i] for i in rows_k], [pieces[i] for i in rows_k])
+
+
+def write_dataset(stream: SentenceStream, probs: np.ndarray, split_of_sentence: np.ndarray,
+                  out: Path) -> dict[str, int]:
+    """The DatasetDict of the splits in `out/dataset` (see `write_sentences_jsonl` for the split
+    codes). Returns the rows of each split."""
+    from datasets import DatasetDict
+
+    (out / ".splits").mkdir()
+    writers = {k: _SplitWriter(out / ".splits" / f"{s}.arrow") for k, s in enumerate(SPLITS)
+               if (split_of_sentence == k).any()}
+    for block, batch, pieces in _blocks(stream, probs):
+        splits = split_of_sentence[block]
+        for k, writer in writers.items():
+            rows_k = np.flatnonzero(splits == k).tolist()
+            writer.add([batch[i] for i in rows_k], [pieces[i] for i in rows_k])
     DatasetDict({SPLITS[k]: w.close() for k, w in writers.items()}).save_to_disk(str(out / "dataset"))
     shutil.rmtree(out / ".splits")
     return {SPLITS[k]: w.rows for k, w in writers.items()}
