@@ -45,7 +45,8 @@ SHARD_FILE = "chunks.pickle"
 class LabelledChunk:
     index: int                   # position of the chunk in the input
     doc_ids: list[str]           # one per article
-    sentences: list[list[str]]   # the sentences of each article, in order
+    sentence_counts: list[int]   # sentences of each article (0: an empty article)
+    text: bytes                  # the chunk's sentences in order, UTF-8, each ending in a newline
     votes: np.ndarray            # [sentences of the chunk, labeling functions], int8
     removed: Counter             # what cleaning removed, by rule
 
@@ -76,7 +77,13 @@ def label_chunk(index: int, articles: list[Article], settings: ChunkSettings) ->
     sentences = [article_sentences(a, settings.presplit, settings.min_words, stats, settings.source) for a in articles]
     flat = [s for per_article in sentences for s in per_article]
     votes = applier.apply(flat) if flat else np.zeros((0, len(applier.lfs)), dtype=np.int8)
-    return LabelledChunk(index, [a.doc_id for a in articles], sentences, votes, stats.removed)
+    # Encoded here, on the worker: the parent only copies the bytes to its file (and a str would
+    # be encoded to pickle it and decoded to unpickle it).
+    text = "".join(s + "\n" for s in flat)
+    if text.count("\n") != len(flat):  # cannot happen: sentences come from splitting lines
+        raise RuntimeError(f"a sentence of chunk {index} holds a newline")
+    return LabelledChunk(index, [a.doc_id for a in articles], [len(s) for s in sentences], text.encode("utf-8"),
+                         votes, stats.removed)
 
 
 def usable_cores() -> int:

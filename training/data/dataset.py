@@ -202,7 +202,7 @@ def _stream_sentences(chunks, source, presplit: bool, stats: CleaningStats, path
     numbering = SentenceNumbering(source, presplit)
     stream, codes = SentenceStream(path), {}
     votes_chunks = []
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
+    with path.open("wb") as fh:
         for number, chunk in enumerate(tqdm(chunks, desc="splitting and labeling", unit="chunk", mininterval=2.0)):
             if number == 0:
                 # With workers, the chunks queued behind this one keep them busy meanwhile: the
@@ -210,16 +210,13 @@ def _stream_sentences(chunks, source, presplit: bool, stats: CleaningStats, path
                 import_dataset_writer()
             stats.removed.update(chunk.removed)
             votes_chunks.append(chunk.votes)
-            for doc_id, sentences in zip(chunk.doc_ids, chunk.sentences):
-                first = numbering.first_id(doc_id, sentences)
+            fh.write(chunk.text)
+            for doc_id, count in zip(chunk.doc_ids, chunk.sentence_counts):
+                first = numbering.first_id(doc_id, count)
                 if first is None:
                     continue
-                text = "\n".join(sentences)
-                if text.count("\n") != len(sentences) - 1:  # cannot happen: sentences come from splitting lines
-                    raise RuntimeError(f"a sentence of {doc_id} holds a newline")
-                fh.write(text + "\n")
-                stream.doc_codes.extend(repeat(codes.setdefault(doc_id, len(codes)), len(sentences)))
-                stream.sent_ids.extend(range(first, first + len(sentences)))
+                stream.doc_codes.extend(repeat(codes.setdefault(doc_id, len(codes)), count))
+                stream.sent_ids.extend(range(first, first + count))
     numbering.finish()
     stream.doc_names = list(codes)
     return stream, np.concatenate(votes_chunks)

@@ -305,19 +305,20 @@ class SentenceNumbering:
         self.next_id: dict[str, int] = {}
         self.reused: list[str] = []
 
-    def first_id(self, doc_id: str, sentences: list[str]) -> int | None:
-        """The id of the article's first sentence (the others follow on), or None for an empty one."""
-        if not sentences:
+    def first_id(self, doc_id: str, count: int) -> int | None:
+        """The id of the first of an article's `count` sentences (the others follow on), or None for
+        an empty article."""
+        if not count:
             logger.warning("%s: article %s has no text; skipped", self.source, doc_id)
             return None
         if doc_id in self.next_id and not self.presplit:
             self.reused.append(doc_id)
         first = self.next_id.get(doc_id, 0)
-        self.next_id[doc_id] = first + len(sentences)
+        self.next_id[doc_id] = first + count
         return first
 
     def number(self, doc_id: str, sentences: list[str]) -> Iterator[Sentence]:
-        first = self.first_id(doc_id, sentences)
+        first = self.first_id(doc_id, len(sentences))
         if first is not None:
             yield from (Sentence(doc_id, first + offset, text) for offset, text in enumerate(sentences))
 
