@@ -37,6 +37,22 @@ def test_each_line_is_the_json_dumps_of_its_row(tmp_path):
     assert [json.dumps(json.loads(line), ensure_ascii=False) + "\n" for line in lines] == lines
 
 
+def test_split_fingerprint_follows_the_content(tmp_path):
+    """datasets reuses cached map results by fingerprint: equal data must give an equal one (not
+    the temp folder's random name), and a changed sentence a new one."""
+    from datasets import load_from_disk
+
+    texts = ["قتل ثلاثة جنود في هجوم صاروخي على قاعدة التحالف", "بحث الجانبان انسحاب القوات الأجنبية من البلاد"]
+    fingerprints = []
+    for k, changed in enumerate(["", "", " قرب الحدود"]):
+        source = tmp_path / f"in{k}.jsonl"
+        source.write_text("".join(json.dumps({"id": str(i), "text": t + changed}, ensure_ascii=False) + "\n"
+                                  for i, t in enumerate(texts * 10)), encoding="utf-8")
+        build_dataset(str(source), str(tmp_path / f"out{k}"), load_config(), presplit=True)
+        fingerprints.append(load_from_disk(str(tmp_path / f"out{k}" / "dataset"))["train"]._fingerprint)
+    assert fingerprints[0] == fingerprints[1] != fingerprints[2]
+
+
 def test_dataset_splits_never_share_a_document(chain):
     from datasets import load_from_disk
 
