@@ -53,6 +53,22 @@ def test_split_fingerprint_follows_the_content(tmp_path):
     assert fingerprints[0] == fingerprints[1] != fingerprints[2]
 
 
+def test_text_file_lines_become_arrow_strings(tmp_path, monkeypatch):
+    """The Arrow text column is cut from the file's bytes: every line, multi-byte characters
+    whole, across blocks, with a line longer than a block and an empty one."""
+    from training.data import dataset_files
+
+    monkeypatch.setattr(dataset_files, "TEXT_BLOCK_BYTES", 64)
+    lines = ["قتل ثلاثة جنود في هجوم", "", "a" * 200, "انسحاب القوات 😀 \t tab", *[f"سطر {i}" for i in range(40)]]
+    path = tmp_path / "lines.txt"
+    path.write_bytes("".join(line + "\n" for line in lines).encode("utf-8"))
+    arrays = list(dataset_files._text_arrays(path))
+    assert len(arrays) > 3 and [s for a in arrays for s in a.to_pylist()] == lines
+    path.write_bytes(b"no newline at the end")
+    with pytest.raises(RuntimeError, match="no newline"):
+        list(dataset_files._text_arrays(path))
+
+
 def test_dataset_splits_never_share_a_document(chain):
     from datasets import load_from_disk
 

@@ -172,6 +172,9 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     doc_codes, doc_names = stream.codes(), stream.doc_names
     probs_by_model = {m: aggregate(votes, applier.lfs, m) for m in LABEL_MODELS}
     probs, keep, hand_counts = _hand_labels(config, stream, probs_by_model[config.data.label_model])
+    # sentences.jsonl on a worker while this process splits the documents and writes the Arrow
+    # files (with one worker: here, first)
+    jsonl = pool.submit(write_sentences_jsonl, stream, probs, keep, tmp / "sentences.jsonl")
     hard = probs >= 0.5
     doc_labels = _doc_label_counts(doc_codes, doc_names, hard)
     splits = assign_splits(doc_labels, config.data.validation_fraction, config.data.test_fraction,
@@ -179,8 +182,6 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     check_split_positives(doc_labels, splits, LABELS)
     split_of_sentence = np.array([SPLITS.index(splits[d]) for d in doc_names], dtype=np.int8)[doc_codes]
     split_of_sentence[~keep] = HELD_OUT  # sentences of test-only gold files: in no split
-    # sentences.jsonl on a worker while this process writes the Arrow files (with one worker: in turn)
-    jsonl = pool.submit(write_sentences_jsonl, stream, probs, split_of_sentence, tmp / "sentences.jsonl")
     sizes = write_dataset(stream, probs, split_of_sentence, tmp)
     jsonl.get()
     stream.path.unlink()

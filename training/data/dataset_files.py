@@ -1,15 +1,17 @@
 """The files of a dataset folder: `sentences.jsonl` and the Arrow file of each split.
 
-Both are written after the label model and the document split are known, by two independent
-passes over the streamed sentences, so that a build with workers writes them at the same time
-(one in a worker, one in the parent). The passes are written for speed: the JSON text of each
-distinct label row is made once per block, and each line is joined from pieces (the same bytes
-`json.dumps` of the row gives).
+Both are written after the label model (and, for the Arrow files, the document split) are known,
+by two independent passes over the streamed sentences, so that a build with workers writes them
+at the same time (one in a worker, one in the parent). The passes are written for speed: the
+label columns of each distinct label row are made once per block; each sentences.jsonl line is
+joined from pieces (the same bytes `json.dumps` of the row gives); the Arrow columns are built
+from numpy arrays and the text file's bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import shutil
 from array import array
@@ -24,12 +26,13 @@ from training.data.splits import SPLITS
 from training.labels import LABELS
 
 HELD_OUT = -1  # split code of a sentence of a test-only gold file: written nowhere
-ARROW_BATCH_ROWS = 10_000  # rows per Arrow record batch: bounded memory, few batches
+JSONL_BLOCK_ROWS = 10_000  # sentences.jsonl lines formatted and written at a time
+TEXT_BLOCK_BYTES = 1 << 22  # bytes of sentence text per Arrow table (4 MiB): bounded memory, few tables
 
 
 def import_dataset_writer() -> None:
     """Import what writing the Arrow files needs (`datasets`: ~0.7 s), ahead of the write."""
-    import datasets  # noqa: F401
+    importlib.import_module("datasets")
 
 
 def label_columns(probs) -> tuple[list[str], list[float], list[float]]:
@@ -60,50 +63,25 @@ class SentenceStream:
 
 
 class _SplitWriter:
-    """One split's rows, written to an Arrow file in batches; fingerprinted by the file's bytes so
-    that equal data gives byte-equal folders (by default `datasets` derives it from the random
-    temp folder's name)."""
+    """One split's rows, written to an Arrow file a table at a time; fingerprinted by the file's
+    bytes so that equal data gives byte-equal folders (by default `datasets` derives it from the
+    random temp folder's name)."""
 
-    def __init__(self, path: Path):
-        from datasets import Features, Sequence, Value
+    def __init__(self, path: Path, features):
         from datasets.arrow_writer import ArrowWriter
 
-        # Explicit types: a split whose sentences all have no label would otherwise get list<null>.
-        self.features = Features({"doc_id": Value("string"), "sent_id": Value("int64"), "text": Value("string"),
-                                  "labels": Sequence(Value("string")), "targets": Sequence(Value("float32")),
-                                  "label_vector": Sequence(Value("float32"))})
-        self.path, self.writer = path, ArrowWriter(features=self.features, path=str(path))
-        self.columns: dict[str, list] = {name: [] for name in self.features}
-        self.rows = 0
+        self.path, self.features, self.rows = path, features, 0
+        self.writer = ArrowWriter(features=features, path=str(path))
 
-    def add(self, rows: list[tuple], pieces: list[tuple]) -> None:
-        """Rows of this split: (doc_id, sent_id, text) and their label pieces."""
-        columns = self.columns
-        columns["doc_id"] += [row[0] for row in rows]
-        columns["sent_id"] += [row[1] for row in rows]
-        columns["text"] += [row[2] for row in rows]
-        columns["labels"] += [piece[0] for piece in pieces]
-        columns["targets"] += [piece[1] for piece in pieces]
-        columns["label_vector"] += [piece[2] for piece in pieces]
-        self.rows += len(rows)
-        while len(self.columns["text"]) >= ARROW_BATCH_ROWS:
-            self._flush()
-
-    def _flush(self) -> None:
-        """Write the first ARROW_BATCH_ROWS buffered rows (or all that are left) as one batch."""
-        import pyarrow as pa
-
-        if self.columns["text"]:
-            batch = {name: values[:ARROW_BATCH_ROWS] for name, values in self.columns.items()}
-            self.writer.write_table(pa.Table.from_pydict(batch, schema=self.features.arrow_schema))
-            self.columns = {name: values[ARROW_BATCH_ROWS:] for name, values in self.columns.items()}
+    def write(self, table) -> None:
+        self.writer.write_table(table)
+        self.rows += len(table)
 
     def close(self):
         """The finished split as a `datasets.Dataset` on the memory-mapped file."""
         from datasets import Dataset, DatasetInfo
         from datasets.table import MemoryMappedTable
 
-        self._flush()
         self.writer.finalize()
         self.writer.close()
         digest = hashlib.sha256()
@@ -114,9 +92,19 @@ class _SplitWriter:
                        fingerprint=digest.hexdigest()[:16])
 
 
-def _label_pieces(block: np.ndarray) -> list[tuple]:
-    """Per row of a block of probabilities: (labels, targets, vector, the line's JSON from "labels"
-    on), made once per distinct row (a label model gives few)."""
+def _features():
+    from datasets import Features, Sequence, Value
+
+    # Explicit types: a split whose sentences all have no label would otherwise get list<null>.
+    return Features({"doc_id": Value("string"), "sent_id": Value("int64"), "text": Value("string"),
+                     "labels": Sequence(Value("string")), "targets": Sequence(Value("float32")),
+                     "label_vector": Sequence(Value("float32"))})
+
+
+def _distinct_label_rows(block: np.ndarray) -> tuple[list[tuple], np.ndarray]:
+    """The distinct rows of a block of probabilities, each as (labels, targets, vector, the
+    sentences.jsonl line's JSON from "labels" on), and the index of each row's one: a label model
+    gives few distinct rows, so each is formatted once."""
     block = np.ascontiguousarray(block)
     # Each row as one opaque value: np.unique over them is 6x faster than np.unique(axis=0).
     keys = block.view(np.dtype((np.void, block.dtype.itemsize * block.shape[1]))).reshape(-1)
@@ -127,48 +115,78 @@ def _label_pieces(block: np.ndarray) -> list[tuple]:
         tail = (f'"labels": {json.dumps(labels, ensure_ascii=False)}, '
                 f'"probs": {json.dumps(dict(zip(LABELS, targets)))}}}\n')
         pieces.append((labels, targets, vector, tail))
-    return [pieces[k] for k in inverse.reshape(-1)]
+    return pieces, inverse.reshape(-1)
 
 
-def _blocks(stream: SentenceStream, probs: np.ndarray) -> Iterator[tuple[slice, list[tuple], list[tuple]]]:
-    """(rows of the block, their (doc_id, sent_id, text), their label pieces), ARROW_BATCH_ROWS at a time."""
+def write_sentences_jsonl(stream: SentenceStream, probs: np.ndarray, keep: np.ndarray, path: Path) -> None:
+    """`sentences.jsonl`: every sentence where `keep` (the others belong to test-only gold files), in input order."""
     rows = stream.rows()
-    for start in range(0, len(probs), ARROW_BATCH_ROWS):
-        block = slice(start, start + ARROW_BATCH_ROWS)
-        yield block, list(islice(rows, ARROW_BATCH_ROWS)), _label_pieces(probs[block])
-
-
-def write_sentences_jsonl(stream: SentenceStream, probs: np.ndarray, split_of_sentence: np.ndarray,
-                          path: Path) -> None:
-    """`sentences.jsonl`: every sentence of a split (not the HELD_OUT ones), in input order.
-
-    `split_of_sentence` holds indices into SPLITS (int8: one byte a sentence, not a string), or HELD_OUT.
-    """
     with path.open("w", encoding="utf-8") as dst:
-        for block, batch, pieces in _blocks(stream, probs):
+        for start in range(0, len(probs), JSONL_BLOCK_ROWS):
+            block = slice(start, start + JSONL_BLOCK_ROWS)
+            distinct, inverse = _distinct_label_rows(probs[block])
             # The bytes of json.dumps(row, ensure_ascii=False), without building the row.
             lines = [f'{{"doc_id": {encode_basestring(doc_id)}, "sent_id": {sent_id}, '
-                     f'"text": {encode_basestring(text)}, {piece[3]}'
-                     for (doc_id, sent_id, text), piece in zip(batch, pieces)]
-            splits = split_of_sentence[block]
-            dst.write("".join(lines) if (splits != HELD_OUT).all() else
-                      "".join(line for line, split in zip(lines, splits) if split != HELD_OUT))
+                     f'"text": {encode_basestring(text)}, {distinct[k][3]}'
+                     for (doc_id, sent_id, text), k in zip(islice(rows, JSONL_BLOCK_ROWS), inverse)]
+            kept = keep[block]
+            dst.write("".join(lines) if kept.all() else "".join(line for line, k in zip(lines, kept) if k))
+
+
+def _text_arrays(path: Path) -> Iterator:
+    """The lines of a UTF-8 file of newline-ended lines as Arrow string arrays (without the
+    newlines), a block of whole lines at a time, built by numpy rather than line by line."""
+    import pyarrow as pa
+
+    rest = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(TEXT_BLOCK_BYTES):
+            chunk = rest + chunk
+            cut = chunk.rfind(b"\n") + 1
+            rest = chunk[cut:]
+            if not cut:
+                continue  # one line longer than a block: read on
+            data = np.frombuffer(chunk, dtype=np.uint8, count=cut)
+            newline = data == 10
+            ends = np.flatnonzero(newline)
+            # With the newlines dropped, line i spans [ends[i-1] + 1 - i, ends[i] - i).
+            offsets = np.concatenate([[0], ends - np.arange(len(ends))]).astype(np.int32)
+            yield pa.StringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data[~newline]))
+    if rest:
+        raise RuntimeError(f"{path}: the last line has no newline")
 
 
 def write_dataset(stream: SentenceStream, probs: np.ndarray, split_of_sentence: np.ndarray,
                   out: Path) -> dict[str, int]:
-    """The DatasetDict of the splits in `out/dataset` (see `write_sentences_jsonl` for the split
-    codes). Returns the rows of each split."""
+    """The DatasetDict of the splits in `out/dataset`; `split_of_sentence` holds indices into
+    SPLITS (int8: one byte a sentence, not a string), or HELD_OUT. Returns the rows of each split.
+
+    The columns are Arrow arrays made from numpy arrays and the text file's bytes (no Python
+    object per sentence), a block of TEXT_BLOCK_BYTES at a time."""
+    import pyarrow as pa
     from datasets import DatasetDict
 
+    features = _features()
+    schema = features.arrow_schema
     (out / ".splits").mkdir()
-    writers = {k: _SplitWriter(out / ".splits" / f"{s}.arrow") for k, s in enumerate(SPLITS)
+    writers = {k: _SplitWriter(out / ".splits" / f"{s}.arrow", features) for k, s in enumerate(SPLITS)
                if (split_of_sentence == k).any()}
-    for block, batch, pieces in _blocks(stream, probs):
-        splits = split_of_sentence[block]
+    doc_names, codes = pa.array(stream.doc_names, pa.string()), stream.codes()
+    sent_ids = np.frombuffer(stream.sent_ids, dtype=np.int32).astype(np.int64)
+    start = 0
+    for text in _text_arrays(stream.path):
+        rows = slice(start, start + len(text))
+        start += len(text)
+        distinct, inverse = _distinct_label_rows(probs[rows])
+        label_values = [pa.array([piece[j] for piece in distinct], schema.field(name).type)
+                        for j, name in enumerate(("labels", "targets", "label_vector"))]
         for k, writer in writers.items():
-            rows_k = np.flatnonzero(splits == k).tolist()
-            writer.add([batch[i] for i in rows_k], [pieces[i] for i in rows_k])
+            picked = np.flatnonzero(split_of_sentence[rows] == k)  # this split's rows of the block
+            columns = [doc_names.take(pa.array(codes[rows][picked])), pa.array(sent_ids[rows][picked]),
+                       text.take(pa.array(picked)), *(values.take(pa.array(inverse[picked])) for values in label_values)]
+            writer.write(pa.Table.from_arrays(columns, schema=schema))
+    if start != len(probs):
+        raise RuntimeError(f"{stream.path}: {start} lines for {len(probs)} sentences")
     DatasetDict({SPLITS[k]: w.close() for k, w in writers.items()}).save_to_disk(str(out / "dataset"))
     shutil.rmtree(out / ".splits")
     return {SPLITS[k]: w.rows for k, w in writers.items()}
