@@ -24,8 +24,7 @@ from tqdm.auto import tqdm
 
 from training.config import LABEL_MODELS, Config, save_config
 from training.data.build_workers import BuildPool, ChunkSettings, applier_for, merge_shards, write_shard
-from training.data.dataset_files import (HELD_OUT, SentenceStream, import_dataset_writer, write_dataset,
-                                         write_sentences_jsonl)
+from training.data.dataset_files import HELD_OUT, SentenceStream, write_dataset, write_sentences_jsonl
 from training.data.splits import SPLITS, assign_splits, check_split_positives, split_positives
 from training.errors import UserError
 from training.inputs.corpus import SentenceNumbering, iter_articles
@@ -65,7 +64,7 @@ def build_dataset(input_path: str, output_dir: str, config: Config, presplit: bo
     `training.outputs`). The output is the same, byte for byte, for any number of workers."""
     settings = _chunk_settings(config, presplit, input_path)
     with (output_folder(output_dir, "build_dataset", _build_inputs(input_path, gold_file, config), overwrite) as tmp,
-          BuildPool(workers, settings.lexicon) as pool):
+          BuildPool(workers, settings.lexicon, writes_dataset=True) as pool):
         chunks = pool.labelled_chunks(iter_articles(input_path, encoding), settings)
         result = _build_from_chunks(chunks, input_path, presplit, config, gold_file, tmp, pool)
     logger.info("wrote %d sentences from %d documents to %s", result.sentences, result.documents, output_dir)
@@ -172,8 +171,8 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     doc_codes, doc_names = stream.codes(), stream.doc_names
     probs_by_model = {m: aggregate(votes, applier.lfs, m) for m in LABEL_MODELS}
     probs, keep, hand_counts = _hand_labels(config, stream, probs_by_model[config.data.label_model])
-    # sentences.jsonl on a worker while this process splits the documents and writes the Arrow
-    # files (with one worker: here, first)
+    # sentences.jsonl on a worker while this process splits the documents, then the Arrow files on
+    # the dataset writer (with one worker: all here, in turn)
     jsonl = pool.submit(write_sentences_jsonl, stream, probs, keep, tmp / "sentences.jsonl")
     hard = probs >= 0.5
     doc_labels = _doc_label_counts(doc_codes, doc_names, hard)
@@ -182,7 +181,7 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     check_split_positives(doc_labels, splits, LABELS)
     split_of_sentence = np.array([SPLITS.index(splits[d]) for d in doc_names], dtype=np.int8)[doc_codes]
     split_of_sentence[~keep] = HELD_OUT  # sentences of test-only gold files: in no split
-    sizes = write_dataset(stream, probs, split_of_sentence, tmp)
+    sizes = pool.write(write_dataset, stream, probs, split_of_sentence, tmp).get()
     jsonl.get()
     stream.path.unlink()
     gold_files = [f for f in [gold_file, *config.data.gold_files, *config.data.test_gold_files] if f]
@@ -204,11 +203,7 @@ def _stream_sentences(chunks, source, presplit: bool, stats: CleaningStats, path
     stream, codes = SentenceStream(path), {}
     votes_chunks = []
     with path.open("wb") as fh:
-        for number, chunk in enumerate(tqdm(chunks, desc="splitting and labeling", unit="chunk", mininterval=2.0)):
-            if number == 0:
-                # With workers, the chunks queued behind this one keep them busy meanwhile: the
-                # import overlaps their labeling instead of adding to the serial end of the build.
-                import_dataset_writer()
+        for chunk in tqdm(chunks, desc="splitting and labeling", unit="chunk", mininterval=2.0):
             stats.removed.update(chunk.removed)
             votes_chunks.append(chunk.votes)
             fh.write(chunk.text)

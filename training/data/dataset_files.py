@@ -10,6 +10,7 @@ from numpy arrays and the text file's bytes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
@@ -31,8 +32,11 @@ TEXT_BLOCK_BYTES = 1 << 22  # bytes of sentence text per Arrow table (4 MiB): bo
 
 
 def import_dataset_writer() -> None:
-    """Import what writing the Arrow files needs (`datasets`: ~0.7 s), ahead of the write."""
-    importlib.import_module("datasets")
+    """Import what writing the Arrow files needs (`datasets`: ~0.7 s), ahead of the write. A
+    failure is left for the write to report: as a process pool's initializer, raising would make
+    the pool start the process again and again."""
+    with contextlib.suppress(Exception):
+        importlib.import_module("datasets")
 
 
 def label_columns(probs) -> tuple[list[str], list[float], list[float]]:
