@@ -69,6 +69,38 @@ def test_text_file_lines_become_arrow_strings(tmp_path, monkeypatch):
         list(dataset_files._text_arrays(path))
 
 
+def test_sentences_jsonl_written_in_parts_is_the_whole_file(tmp_path):
+    """With workers, sentences.jsonl is written in parts cut at chunk starts and joined: the same
+    bytes as one pass, held-out sentences left out of either."""
+    import numpy as np
+
+    from training.data.dataset_files import SentenceStream, join_files, write_sentences_jsonl
+
+    texts = [f"جملة رقم {i} عن \"هجوم\" على القاعدة" for i in range(250)]
+    stream = SentenceStream(tmp_path / "text.txt")
+    with stream.path.open("wb") as fh:
+        for i, text in enumerate(texts):
+            if i % 40 == 0:  # a chunk starts every 40 sentences
+                stream.chunk_starts.append((i, fh.tell()))
+            fh.write((text + "\n").encode("utf-8"))
+    stream.doc_names = [f"doc{d}" for d in range(25)]
+    stream.doc_codes.extend(i // 10 for i in range(250))
+    stream.sent_ids.extend(i % 10 for i in range(250))
+    probs = np.random.default_rng(0).random((250, 3)).round(2)
+    keep = np.arange(250) % 7 != 3
+    write_sentences_jsonl(stream, probs, keep, tmp_path / "whole.jsonl")
+    for n in (2, 3, 10):
+        parts = stream.parts(n)
+        assert parts[0][0] == 0 and parts[-1][1] == 250 and len(parts) == min(n, 7)
+        assert all(end == nxt[0] and end in {r for r, _ in stream.chunk_starts} for (_, end, _), nxt in zip(parts, parts[1:]))
+        paths = [tmp_path / f"part{k}" for k in range(len(parts))]
+        for path, part in zip(paths, parts):
+            write_sentences_jsonl(stream, probs, keep, path, part)
+        join_files(paths, tmp_path / f"joined{n}.jsonl")
+        assert (tmp_path / f"joined{n}.jsonl").read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+        assert not any(path.exists() for path in paths[1:])
+
+
 def test_dataset_splits_never_share_a_document(chain):
     from datasets import load_from_disk
 

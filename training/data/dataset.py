@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from training.config import LABEL_MODELS, Config, save_config
 from training.data.build_workers import BuildPool, ChunkSettings, applier_for, merge_shards, write_shard
-from training.data.dataset_files import HELD_OUT, SentenceStream, write_dataset, write_sentences_jsonl
+from training.data.dataset_files import HELD_OUT, SentenceStream, join_files, write_dataset, write_sentences_jsonl
 from training.data.splits import SPLITS, assign_splits, check_split_positives, split_positives
 from training.errors import UserError
 from training.inputs.corpus import SentenceNumbering, iter_articles
@@ -169,11 +169,12 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     stats = CleaningStats()
     stream, votes = _stream_sentences(chunks, source, presplit, stats, tmp / ".sentences.tmp.txt")
     doc_codes, doc_names = stream.codes(), stream.doc_names
-    probs_by_model = {m: aggregate(votes, applier.lfs, m) for m in LABEL_MODELS}
-    probs, keep, hand_counts = _hand_labels(config, stream, probs_by_model[config.data.label_model])
-    # sentences.jsonl on a worker while this process splits the documents, then the Arrow files on
-    # the dataset writer (with one worker: all here, in turn)
-    jsonl = pool.submit(write_sentences_jsonl, stream, probs, keep, tmp / "sentences.jsonl")
+    model_probs = aggregate(votes, applier.lfs, config.data.label_model)
+    probs, keep, hand_counts = _hand_labels(config, stream, model_probs)
+    # sentences.jsonl in parts, one per worker, while this process splits the documents; then the
+    # Arrow files on the dataset writer while this process makes the report (one worker: all here)
+    jsonl_parts = [(tmp / f".sentences.{k}.jsonl", part) for k, part in enumerate(stream.parts(pool.workers))]
+    jsonl = [pool.submit(write_sentences_jsonl, stream, probs, keep, path, part) for path, part in jsonl_parts]
     hard = probs >= 0.5
     doc_labels = _doc_label_counts(doc_codes, doc_names, hard)
     splits = assign_splits(doc_labels, config.data.validation_fraction, config.data.test_fraction,
@@ -181,11 +182,14 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     check_split_positives(doc_labels, splits, LABELS)
     split_of_sentence = np.array([SPLITS.index(splits[d]) for d in doc_names], dtype=np.int8)[doc_codes]
     split_of_sentence[~keep] = HELD_OUT  # sentences of test-only gold files: in no split
-    sizes = pool.write(write_dataset, stream, probs, split_of_sentence, tmp).get()
-    jsonl.get()
-    stream.path.unlink()
+    dataset = pool.write(write_dataset, stream, probs, split_of_sentence, tmp)
     gold_files = [f for f in [gold_file, *config.data.gold_files, *config.data.test_gold_files] if f]
-    report = _labeling_report(votes, applier, probs_by_model, config, gold_files)
+    report = _labeling_report(votes, applier, model_probs, config, gold_files)
+    sizes = dataset.get()
+    for part in jsonl:
+        part.get()
+    join_files([path for path, _ in jsonl_parts], tmp / "sentences.jsonl")
+    stream.path.unlink()
     report["text_preparation"] = dict(stats.removed)
     report["hand_labels"] = hand_counts
     report["splits"] = {"sentences": sizes,
@@ -206,6 +210,7 @@ def _stream_sentences(chunks, source, presplit: bool, stats: CleaningStats, path
         for chunk in tqdm(chunks, desc="splitting and labeling", unit="chunk", mininterval=2.0):
             stats.removed.update(chunk.removed)
             votes_chunks.append(chunk.votes)
+            stream.chunk_starts.append((len(stream.sent_ids), fh.tell()))
             fh.write(chunk.text)
             for doc_id, count in zip(chunk.doc_ids, chunk.sentence_counts):
                 first = numbering.first_id(doc_id, count)
@@ -229,8 +234,11 @@ def _hand_labels(config: Config, stream: SentenceStream, probs: np.ndarray):
     return probs, keep, counts
 
 
-def _labeling_report(votes, applier, probs_by_model, config, gold_files: list) -> dict:
-    gold = None
+def _labeling_report(votes, applier, model_probs: np.ndarray, config, gold_files: list) -> dict:
+    """The labeling report: the chosen label model's labels on the corpus; with gold files, the
+    functions' accuracy and every label model's scores on them."""
+    chosen = config.data.label_model
+    report = build_report(votes, applier.lfs, {chosen: model_probs}, chosen)
     if gold_files:
         rows = [row for path in gold_files for row in load_any_gold(path)]
         gold_file = ", ".join(map(str, gold_files))
@@ -238,13 +246,11 @@ def _labeling_report(votes, applier, probs_by_model, config, gold_files: list) -
         gold = label_matrix(rows)
         gold_probs = {m: aggregate(gold_votes, applier.lfs, m, fit_votes=np.vstack([votes, gold_votes]))
                       for m in LABEL_MODELS}
-        report = build_report(votes, applier.lfs, probs_by_model, config.data.label_model)
-        with_gold = build_report(gold_votes, applier.lfs, gold_probs, config.data.label_model, gold, str(gold_file))
+        with_gold = build_report(gold_votes, applier.lfs, gold_probs, chosen, gold, str(gold_file))
         report["gold"] = with_gold["gold"]
         for row, gold_row in zip(report["functions"], with_gold["functions"]):  # accuracy is measured on gold
             row.update({k: gold_row[k] for k in ("correct", "incorrect", "accuracy")})
-        return report
-    return build_report(votes, applier.lfs, probs_by_model, config.data.label_model)
+    return report
 
 
 def _splits_markdown(report: dict) -> str:

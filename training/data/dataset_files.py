@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import io
 import json
 import shutil
 from array import array
@@ -55,12 +56,27 @@ class SentenceStream:
         self.path = path
         self.doc_names: list[str] = []
         self.doc_codes, self.sent_ids = array("i"), array("i")
+        self.chunk_starts: list[tuple[int, int]] = []  # (first row, byte offset in the file) of each chunk's text
 
-    def rows(self) -> Iterator[tuple[str, int, str]]:
-        """(doc_id, sent_id, text) of every sentence, in order."""
-        with self.path.open(encoding="utf-8", newline="\n") as fh:
-            for code, sent_id, line in zip(self.doc_codes, self.sent_ids, fh):
+    def rows(self, start: tuple[int, int] = (0, 0)) -> Iterator[tuple[str, int, str]]:
+        """(doc_id, sent_id, text) of every sentence from `start` (first row, its byte offset), in order."""
+        row, offset = start
+        with self.path.open("rb") as raw:
+            raw.seek(offset)
+            lines = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
+            for code, sent_id, line in zip(self.doc_codes[row:], self.sent_ids[row:], lines):
                 yield self.doc_names[code], sent_id, line[:-1]
+
+    def parts(self, n: int) -> list[tuple[int, int, int]]:
+        """At most `n` ranges (first row, end row, byte offset) of about equal size that cover
+        every row, cut where a chunk starts."""
+        total, cuts = len(self.sent_ids), [(0, 0)]
+        for k in range(1, n):
+            nearest = min(self.chunk_starts, key=lambda start: abs(start[0] - total * k // n), default=(0, 0))
+            if cuts[-1][0] < nearest[0] < total:
+                cuts.append(nearest)
+        ends = [row for row, _ in cuts[1:]] + [total]
+        return [(row, end, offset) for (row, offset), end in zip(cuts, ends)]
 
     def codes(self) -> np.ndarray:
         return np.frombuffer(self.doc_codes, dtype=np.int32)
@@ -122,19 +138,32 @@ def _distinct_label_rows(block: np.ndarray) -> tuple[list[tuple], np.ndarray]:
     return pieces, inverse.reshape(-1)
 
 
-def write_sentences_jsonl(stream: SentenceStream, probs: np.ndarray, keep: np.ndarray, path: Path) -> None:
-    """`sentences.jsonl`: every sentence where `keep` (the others belong to test-only gold files), in input order."""
-    rows = stream.rows()
+def write_sentences_jsonl(stream: SentenceStream, probs: np.ndarray, keep: np.ndarray, path: Path,
+                          part: tuple[int, int, int] | None = None) -> None:
+    """`sentences.jsonl`, or the lines of one of `stream.parts()`: every sentence where `keep` (the
+    others belong to test-only gold files), in input order."""
+    first, end, offset = part or (0, len(probs), 0)
+    rows = stream.rows((first, offset))
     with path.open("w", encoding="utf-8") as dst:
-        for start in range(0, len(probs), JSONL_BLOCK_ROWS):
-            block = slice(start, start + JSONL_BLOCK_ROWS)
+        for start in range(first, end, JSONL_BLOCK_ROWS):
+            block = slice(start, min(start + JSONL_BLOCK_ROWS, end))
             distinct, inverse = _distinct_label_rows(probs[block])
             # The bytes of json.dumps(row, ensure_ascii=False), without building the row.
             lines = [f'{{"doc_id": {encode_basestring(doc_id)}, "sent_id": {sent_id}, '
                      f'"text": {encode_basestring(text)}, {distinct[k][3]}'
-                     for (doc_id, sent_id, text), k in zip(islice(rows, JSONL_BLOCK_ROWS), inverse)]
+                     for (doc_id, sent_id, text), k in zip(islice(rows, len(inverse)), inverse)]
             kept = keep[block]
             dst.write("".join(lines) if kept.all() else "".join(line for line, k in zip(lines, kept) if k))
+
+
+def join_files(parts: list[Path], path: Path) -> None:
+    """Concatenate `parts` into `path` (the first part becomes it; the others are removed)."""
+    with parts[0].open("ab") as dst:
+        for other in parts[1:]:
+            with other.open("rb") as src:
+                shutil.copyfileobj(src, dst, 1 << 22)
+            other.unlink()
+    parts[0].rename(path)
 
 
 def _text_arrays(path: Path) -> Iterator:
