@@ -89,13 +89,15 @@ def test_sentences_jsonl_written_in_parts_is_the_whole_file(tmp_path):
     probs = np.random.default_rng(0).random((250, 3)).round(2)
     keep = np.arange(250) % 7 != 3
     write_sentences_jsonl(stream, probs, keep, tmp_path / "whole.jsonl")
-    for n in (2, 3, 10):
+    for n in (1, 2, 3, 10):
         parts = stream.parts(n)
-        assert parts[0][0] == 0 and parts[-1][1] == 250 and len(parts) == min(n, 7)
-        assert all(end == nxt[0] and end in {r for r, _ in stream.chunk_starts} for (_, end, _), nxt in zip(parts, parts[1:]))
+        assert parts[0][0].start == 0 and parts[-1][0].stop == 250 and len(parts) == min(n, 7)
+        assert all(rows.stop == nxt.start in {r for r, _ in stream.chunk_starts}
+                   for (rows, _), (nxt, _) in zip(parts, parts[1:]))
         paths = [tmp_path / f"part{k}" for k in range(len(parts))]
-        for path, part in zip(paths, parts):
-            write_sentences_jsonl(stream, probs, keep, path, part)
+        for path, (rows, part) in zip(paths, parts):
+            assert len(part.sent_ids) == rows.stop - rows.start  # a part carries its own rows only
+            write_sentences_jsonl(part, probs[rows], keep[rows], path)
         join_files(paths, tmp_path / f"joined{n}.jsonl")
         assert (tmp_path / f"joined{n}.jsonl").read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
         assert not any(path.exists() for path in paths[1:])

@@ -52,31 +52,37 @@ class SentenceStream:
     holds a newline: it comes from splitting lines), and per sentence only an int32 document code
     and an int32 sentence id in memory (with the int8 votes: ~36 bytes a sentence)."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, offset: int = 0):
+        self.path, self.offset = path, offset  # offset: the byte where this stream's first line starts
         self.doc_names: list[str] = []
         self.doc_codes, self.sent_ids = array("i"), array("i")
         self.chunk_starts: list[tuple[int, int]] = []  # (first row, byte offset in the file) of each chunk's text
 
-    def rows(self, start: tuple[int, int] = (0, 0)) -> Iterator[tuple[str, int, str]]:
-        """(doc_id, sent_id, text) of every sentence from `start` (first row, its byte offset), in order."""
-        row, offset = start
+    def rows(self) -> Iterator[tuple[str, int, str]]:
+        """(doc_id, sent_id, text) of every sentence, in order."""
         with self.path.open("rb") as raw:
-            raw.seek(offset)
+            raw.seek(self.offset)
             lines = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
-            for code, sent_id, line in zip(self.doc_codes[row:], self.sent_ids[row:], lines):
+            for code, sent_id, line in zip(self.doc_codes, self.sent_ids, lines):
                 yield self.doc_names[code], sent_id, line[:-1]
 
-    def parts(self, n: int) -> list[tuple[int, int, int]]:
-        """At most `n` ranges (first row, end row, byte offset) of about equal size that cover
-        every row, cut where a chunk starts."""
+    def parts(self, n: int) -> list[tuple[slice, "SentenceStream"]]:
+        """At most `n` parts of about equal size that cover every row, cut where a chunk starts:
+        (their rows, a stream of those rows only, cheap to send to another process)."""
         total, cuts = len(self.sent_ids), [(0, 0)]
         for k in range(1, n):
             nearest = min(self.chunk_starts, key=lambda start: abs(start[0] - total * k // n), default=(0, 0))
             if cuts[-1][0] < nearest[0] < total:
                 cuts.append(nearest)
+        if len(cuts) == 1:
+            return [(slice(0, total), self)]
         ends = [row for row, _ in cuts[1:]] + [total]
-        return [(row, end, offset) for (row, offset), end in zip(cuts, ends)]
+        return [(slice(first, end), self._part(first, end, offset)) for (first, offset), end in zip(cuts, ends)]
+
+    def _part(self, first: int, end: int, offset: int) -> "SentenceStream":
+        part = SentenceStream(self.path, offset)
+        part.doc_names, part.doc_codes, part.sent_ids = self.doc_names, self.doc_codes[first:end], self.sent_ids[first:end]
+        return part
 
     def codes(self) -> np.ndarray:
         return np.frombuffer(self.doc_codes, dtype=np.int32)
@@ -138,20 +144,18 @@ def _distinct_label_rows(block: np.ndarray) -> tuple[list[tuple], np.ndarray]:
     return pieces, inverse.reshape(-1)
 
 
-def write_sentences_jsonl(stream: SentenceStream, probs: np.ndarray, keep: np.ndarray, path: Path,
-                          part: tuple[int, int, int] | None = None) -> None:
-    """`sentences.jsonl`, or the lines of one of `stream.parts()`: every sentence where `keep` (the
-    others belong to test-only gold files), in input order."""
-    first, end, offset = part or (0, len(probs), 0)
-    rows = stream.rows((first, offset))
+def write_sentences_jsonl(stream: SentenceStream, probs: np.ndarray, keep: np.ndarray, path: Path) -> None:
+    """`sentences.jsonl` (or one of `stream.parts()`): every sentence where `keep` (the others belong
+    to test-only gold files), in input order."""
+    rows = stream.rows()
     with path.open("w", encoding="utf-8") as dst:
-        for start in range(first, end, JSONL_BLOCK_ROWS):
-            block = slice(start, min(start + JSONL_BLOCK_ROWS, end))
+        for start in range(0, len(probs), JSONL_BLOCK_ROWS):
+            block = slice(start, start + JSONL_BLOCK_ROWS)
             distinct, inverse = _distinct_label_rows(probs[block])
             # The bytes of json.dumps(row, ensure_ascii=False), without building the row.
             lines = [f'{{"doc_id": {encode_basestring(doc_id)}, "sent_id": {sent_id}, '
                      f'"text": {encode_basestring(text)}, {distinct[k][3]}'
-                     for (doc_id, sent_id, text), k in zip(islice(rows, len(inverse)), inverse)]
+                     for (doc_id, sent_id, text), k in zip(islice(rows, JSONL_BLOCK_ROWS), inverse)]
             kept = keep[block]
             dst.write("".join(lines) if kept.all() else "".join(line for line, k in zip(lines, kept) if k))
 
