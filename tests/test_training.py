@@ -19,7 +19,7 @@ from training.inputs.gold import label_matrix, load_gold
 from training.labels import LABELS
 from training.metrics import multilabel_scores
 from training.model.inference import EventClassifier
-from training.fit.trainer import oversampled_indices, positive_weights, train, tune_thresholds
+from training.fit.trainer import multilabel_loss, oversampled_indices, positive_weights, train, tune_thresholds
 
 TINY = ROOT / "configs" / "tiny.yaml"
 
@@ -123,6 +123,32 @@ def test_a_bad_hand_labelled_file_fails_before_any_training(chain, tmp_path, key
                         f"--{key}={bad}", *others)
     assert_one_line_error(result, "bad.jsonl: line 2 is not valid JSON")
     assert not (tmp_path / "m").exists() and not (tmp_path / "m.run").exists()
+
+
+def test_confidence_weighting_ignores_undecided_targets_and_keeps_sure_ones():
+    import torch
+
+    pos_weight = np.array([2.0, 1.0, 3.0])
+    logits = torch.tensor([[0.3, -1.2, 2.0], [1.5, 0.1, -0.7]], requires_grad=True)
+    targets = torch.tensor([[1.0, 0.5, 0.0], [0.5, 0.75, 1.0]])
+    plain = multilabel_loss(logits, targets, pos_weight)
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, pos_weight=torch.tensor(pos_weight))
+    assert torch.isclose(plain, expected.float())
+    multilabel_loss(logits, targets, pos_weight, confidence_weighting=True).backward()
+    grad = logits.grad.numpy()
+    assert grad[0, 1] == 0 and grad[1, 0] == 0  # p = 0.5: no pull either way
+    assert (grad[targets.numpy() != 0.5] != 0).all()
+    sure = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])  # all weights 1: the plain loss
+    assert torch.isclose(multilabel_loss(logits, sure, pos_weight, True), multilabel_loss(logits, sure, pos_weight))
+
+
+def test_confidence_weighting_needs_soft_targets_and_trains(chain, tmp_path):
+    with pytest.raises(ConfigError, match="confidence_weighting"):
+        load_config(TINY, ["--training.soft_targets=false", "--training.confidence_weighting=true"])
+    config = load_config(TINY, ["--training.max_steps=2", "--card.gold_file=", "--training.confidence_weighting=true"])
+    train(config, chain["data"], tmp_path / "m")
+    saved = (tmp_path / "m" / "training_config.yaml").read_text("utf-8")
+    assert "confidence_weighting: true" in saved
 
 
 def test_a_missing_threshold_file_is_a_config_error():

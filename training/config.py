@@ -104,6 +104,7 @@ class OptimizerConfig:
 @dataclass
 class TrainingConfig(OptimizerConfig):
     soft_targets: bool = True          # train on label-model probabilities (True) or 0/1 labels
+    confidence_weighting: bool = False # weigh each soft target by the label model's certainty |2p - 1|
     pos_weight: str = "auto"           # BCE positive weight per label: auto (neg/pos, capped) | none
     max_pos_weight: float = 10.0       # cap on the automatic positive weight
     oversample_min_positives: int = 0  # repeat a rare label's training positives until it has this many (0 = off)
@@ -119,6 +120,8 @@ class TrainingConfig(OptimizerConfig):
         require(self.pos_weight in ("auto", "none"), "training.pos_weight must be 'auto' or 'none'")
         require(self.max_pos_weight >= 1, "training.max_pos_weight must be >= 1")
         require(self.oversample_min_positives >= 0, "training.oversample_min_positives must be >= 0")
+        require(self.soft_targets or not self.confidence_weighting,
+                "training.confidence_weighting weighs soft targets by their certainty; it needs training.soft_targets=true")
         require(not self.threshold_file or Path(self.threshold_file).is_file(),
                 f"training.threshold_file: no such file {self.threshold_file!r}")
         require(self.early_stopping_patience >= 0, "training.early_stopping_patience must be >= 0")

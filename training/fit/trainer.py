@@ -147,19 +147,34 @@ def _training_arguments(config: Config, run_dir: Path):
         train_sampling_strategy="group_by_length" if t.group_by_length else "random")
 
 
-def _make_trainer(model, tokenizer, args, splits, pos_weight: np.ndarray, patience: int, callbacks: list):
+def multilabel_loss(logits, targets, pos_weight: np.ndarray, confidence_weighting: bool = False):
+    """BCE-with-logits over every (sentence, label), with per-label positive weights.
+
+    With `confidence_weighting`, each term counts |2p - 1| times (p: its target), and the loss is
+    the weighted mean: a target the label model was sure of (0 or 1) counts fully, one it was
+    torn on (0.5) not at all. On 0/1 targets (validation) every weight is 1."""
     import torch
+
+    targets = targets.to(logits.dtype)
+    weight = torch.as_tensor(pos_weight, dtype=logits.dtype, device=logits.device)
+    if not confidence_weighting:
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, pos_weight=weight)
+    terms = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, pos_weight=weight, reduction="none")
+    confidence = (2 * targets - 1).abs()
+    return (terms * confidence).sum() / confidence.sum().clamp_min(1e-6)
+
+
+def _make_trainer(model, tokenizer, args, splits, pos_weight: np.ndarray, patience: int, callbacks: list,
+                  confidence_weighting: bool = False):
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer
 
     class MultiLabelTrainer(Trainer):
-        """Trainer with BCE-with-logits and per-label positive weights."""
+        """Trainer with BCE-with-logits and per-label positive weights (see `multilabel_loss`)."""
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             labels = inputs.pop("labels")
             outputs = model(**inputs)
-            weight = torch.as_tensor(pos_weight, dtype=outputs.logits.dtype, device=outputs.logits.device)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(outputs.logits, labels.to(outputs.logits.dtype),
-                                                                        pos_weight=weight)
+            loss = multilabel_loss(outputs.logits, labels, pos_weight, confidence_weighting)
             return (loss, outputs) if return_outputs else loss
 
     def compute_metrics(eval_pred):
@@ -209,7 +224,8 @@ def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: b
                   if config.training.pos_weight == "auto" else np.ones(len(LABELS)))
     interrupt = interrupt_callback()
     trainer = _make_trainer(model, tokenizer, _training_arguments(config, run_dir), splits, pos_weight,
-                            config.training.early_stopping_patience, [interrupt, finite_loss_callback()])
+                            config.training.early_stopping_patience, [interrupt, finite_loss_callback()],
+                            config.training.confidence_weighting)
     try:
         output = trainer.train(resume_from_checkpoint=last_checkpoint(run_dir) if resume else None)
     finally:
