@@ -155,12 +155,14 @@ class BuildPool:
         return _Done(fn(*args)) if self._pool is None else self._pool.apply_async(fn, args)
 
     def write(self, fn, *args):
-        """Run `fn(*args)` on the dataset writer (with one worker: here, now); `.get()` gives its result."""
+        """Run `fn(*args)` on the dataset writer (without one: here, now); `.get()` gives its result."""
         return _Done(fn(*args)) if self._writer is None else self._writer.apply_async(fn, args)
 
 
 @dataclass
 class _Done:
+    """A result computed in this process, read like a pool's: `.get()`."""
+
     result: object
 
     def get(self):
