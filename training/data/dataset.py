@@ -173,9 +173,10 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     probs, keep, hand_counts = _hand_labels(config, stream, model_probs)
     # sentences.jsonl in parts, one per worker, while this process splits the documents; then the
     # Arrow files on the dataset writer while this process makes the report (one worker: all here)
-    jsonl_parts = [tmp / f".sentences.{k}.jsonl" for k in range(pool.workers)]
+    parts = stream.parts(pool.workers)
+    jsonl_paths = [tmp / f".sentences.{k}.jsonl" for k in range(len(parts))]
     jsonl = [pool.submit(write_sentences_jsonl, part, probs[rows], keep[rows], path)
-             for path, (rows, part) in zip(jsonl_parts, stream.parts(pool.workers))]
+             for path, (rows, part) in zip(jsonl_paths, parts)]
     hard = probs >= 0.5
     doc_labels = _doc_label_counts(doc_codes, doc_names, hard)
     splits = assign_splits(doc_labels, config.data.validation_fraction, config.data.test_fraction,
@@ -189,7 +190,7 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     sizes = dataset.get()
     for part in jsonl:
         part.get()
-    join_files(jsonl_parts[:len(jsonl)], tmp / "sentences.jsonl")
+    join_files(jsonl_paths, tmp / "sentences.jsonl")
     stream.path.unlink()
     report["text_preparation"] = dict(stats.removed)
     report["hand_labels"] = hand_counts
