@@ -86,7 +86,7 @@ def test_csv_with_text_column_and_bom(tmp_path):
 
 @pytest.mark.parametrize("content,message", [
     ('{"id": 1}\n', "no 'text' field"),
-    ('{"text": "نص"}\n{broken\n', "line 2 is not valid JSON"),
+    ('{"text": "نص"}\n{broken\n', r"line 2 is not valid JSON \(Expecting .* column 2\)"),
 ])
 def test_bad_jsonl_rows_are_one_clear_error(tmp_path, content, message):
     path = tmp_path / "in.jsonl"

@@ -197,7 +197,8 @@ def iter_jsonl(lines: Iterable[str], source: str | Path) -> Iterator[dict]:
         try:
             yield json.loads(line)
         except json.JSONDecodeError as err:
-            raise InputError(f"{source}: line {number} is not valid JSON ({err.msg})") from None
+            # err.msg alone can read "Invalid control character at": the column completes it.
+            raise InputError(f"{source}: line {number} is not valid JSON ({err.msg} column {err.colno})") from None
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
