@@ -64,6 +64,8 @@ def test_text_file_lines_become_arrow_strings(tmp_path, monkeypatch):
     path.write_bytes("".join(line + "\n" for line in lines).encode("utf-8"))
     arrays = list(dataset_files._text_arrays(path))
     assert len(arrays) > 3 and [s for a in arrays for s in a.to_pylist()] == lines
+    offset = len("".join(line + "\n" for line in lines[:3]).encode("utf-8"))  # a part's stream starts mid-file
+    assert [s for a in dataset_files._text_arrays(path, offset) for s in a.to_pylist()] == lines[3:]
     path.write_bytes(b"no newline at the end")
     with pytest.raises(RuntimeError, match="no newline"):
         list(dataset_files._text_arrays(path))

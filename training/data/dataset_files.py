@@ -170,13 +170,15 @@ def join_files(parts: list[Path], path: Path) -> None:
     parts[0].rename(path)
 
 
-def _text_arrays(path: Path) -> Iterator:
-    """The lines of a UTF-8 file of newline-ended lines as Arrow string arrays (without the
-    newlines), a block of whole lines at a time, built by numpy rather than line by line."""
+def _text_arrays(path: Path, offset: int = 0) -> Iterator:
+    """The lines of a UTF-8 file of newline-ended lines, from byte `offset` on, as Arrow string
+    arrays (without the newlines), a block of whole lines at a time, built by numpy rather than
+    line by line."""
     import pyarrow as pa
 
     rest = b""
     with path.open("rb") as fh:
+        fh.seek(offset)
         while chunk := fh.read(TEXT_BLOCK_BYTES):
             chunk = rest + chunk
             cut = chunk.rfind(b"\n") + 1
@@ -211,7 +213,7 @@ def write_dataset(stream: SentenceStream, probs: np.ndarray, split_of_sentence: 
     doc_names, codes = pa.array(stream.doc_names, pa.string()), stream.codes()
     sent_ids = np.frombuffer(stream.sent_ids, dtype=np.int32).astype(np.int64)
     start = 0
-    for text in _text_arrays(stream.path):
+    for text in _text_arrays(stream.path, stream.offset):  # the same lines as stream.rows()
         rows = slice(start, start + len(text))
         start += len(text)
         distinct, inverse = _distinct_label_rows(probs[rows])
