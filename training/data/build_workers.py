@@ -16,7 +16,7 @@ import logging
 import multiprocessing
 import os
 import pickle
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from training.data.dataset_files import import_dataset_writer
+from training.data.worker_processes import WorkerProcess
 from training.inputs.corpus import Article, article_sentences
 from training.errors import UserError
 from training.weak.labeling import LFApplier
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 CHUNK_ARTICLES = 128  # articles per task: large enough to hide inter-process overhead, small enough to balance
 IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: keeps every core busy with bounded memory
 SHARD_FILE = "chunks.pickle"
+WORKER_DIED = "nothing was written; run the build again (with fewer --workers if memory was short)"
 
 
 @dataclass
@@ -106,67 +108,98 @@ class BuildPool:
     """The processes of one build.
 
     With one worker, everything runs in this process, in turn. With more, `workers` processes
-    split and label the chunks, then help write the output (`submit`); and a build that writes
-    a dataset has one more process (`write`) that imports the dataset library (`datasets`, 0.7 s)
-    as soon as the build starts, on the core left idle while this process loads the lexicon, and
-    writes the Arrow files at the end. This process then never imports that library, which also
-    spares it the library's 0.2 s of interpreter teardown at exit.
+    split and label the chunks, dealt round-robin, then help write the output (`submit`); and a
+    build that writes a dataset has one more process (`write`) that imports the dataset library
+    (`datasets`, 0.7 s) as soon as the build starts, on the core left idle while this process loads
+    the lexicon, and writes the Arrow files at the end. This process then never imports that
+    library, which also spares it the library's 0.2 s of interpreter teardown at exit.
+    A worker that dies (killed, out of memory) ends the build with an error, never a hang.
     """
 
     def __init__(self, workers: int, lexicon: str | None, writes_dataset: bool = False):
         self.workers, self.lexicon, self.writes_dataset = workers, lexicon, writes_dataset
-        self._pool = self._writer = None
+        self._labelers: list[WorkerProcess] = []
+        self._writer: WorkerProcess | None = None
 
     def __enter__(self) -> "BuildPool":
         if self.workers > 1:
             # fork starts workers in milliseconds and keeps the parent's logging; elsewhere, spawn.
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             context = multiprocessing.get_context(method)
-            if self.writes_dataset:  # forked first, before the lexicon: it never needs it
-                self._writer = context.Pool(1, initializer=import_dataset_writer)
-            if method == "fork":
-                applier_for(self.lexicon)  # loaded once here, the workers inherit it (and the parent needs it later)
-            self._pool = context.Pool(self.workers)
+            try:
+                if self.writes_dataset:  # forked first, before the lexicon: it never needs it
+                    self._writer = WorkerProcess(context, "the dataset writer", import_dataset_writer, WORKER_DIED)
+                if method == "fork":
+                    applier_for(self.lexicon)  # loaded once here, the workers inherit it (and the parent needs it later)
+                self._labelers = [WorkerProcess(context, f"labeling worker {k + 1} of {self.workers}", advice=WORKER_DIED)
+                                  for k in range(self.workers)]
+            except BaseException:
+                self.__exit__(RuntimeError)
+                raise
         return self
 
-    def __exit__(self, *exc) -> None:
-        for pool in (self._pool, self._writer):  # every result has been read (or the build failed)
-            if pool is not None:
-                pool.terminate()
-                pool.join()
+    def __exit__(self, exc_type=None, *exc) -> None:
+        # After a success every result has been read and the workers exit at once; after a
+        # failure (or Ctrl-C) they are stopped in the middle of whatever they are doing.
+        for worker in [*self._labelers, self._writer]:
+            if worker is not None:
+                worker.stop(grace_seconds=2.0 if exc_type is None else 0)
 
     def labelled_chunks(self, articles: Iterable[Article], settings: ChunkSettings,
                         shard: tuple[int, int] = (0, 1)) -> Iterator[LabelledChunk]:
         """Label the chunks of `articles` (this shard's only), in input order."""
         chunks = _chunks(articles, shard)
-        if self._pool is None:
+        if not self._labelers:
             yield from (label_chunk(index, chunk, settings) for index, chunk in chunks)
             return
-        pending: deque = deque()
+        # Chunk j goes to worker j % N, and each worker answers in order, so reading the workers
+        # in turn gives the chunks in input order.
+        in_flight = self.workers * IN_FLIGHT_PER_WORKER
+        sent = received = 0
         for index, chunk in chunks:
-            pending.append(self._pool.apply_async(label_chunk, (index, chunk, settings)))
-            if len(pending) >= self.workers * IN_FLIGHT_PER_WORKER:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+            self._labelers[sent % self.workers].send(label_chunk, index, chunk, settings)
+            sent += 1
+            if sent - received >= in_flight:
+                yield self._labelers[received % self.workers].receive()
+                received += 1
+        for k in range(received, sent):
+            yield self._labelers[k % self.workers].receive()
 
     def submit(self, fn, *args):
-        """Run `fn(*args)` on a worker (with one worker: here, now); `.get()` gives its result."""
-        return _Done(fn(*args)) if self._pool is None else self._pool.apply_async(fn, args)
+        """Run `fn(*args)` on the worker with the fewest calls queued (with one worker: here, now);
+        `.get()` gives its result."""
+        if not self._labelers:
+            return _Done(fn(*args))
+        worker = min(self._labelers, key=lambda w: w.unanswered)
+        return _Pending(worker, worker.send(fn, *args))
 
     def write(self, fn, *args):
         """Run `fn(*args)` on the dataset writer (without one: here, now); `.get()` gives its result."""
-        return _Done(fn(*args)) if self._writer is None else self._writer.apply_async(fn, args)
+        return _Done(fn(*args)) if self._writer is None else _Pending(self._writer, self._writer.send(fn, *args))
 
 
 @dataclass
 class _Done:
-    """A result computed in this process, read like a pool's: `.get()`."""
+    """A result computed in this process, read like a worker's: `.get()`."""
 
     result: object
 
     def get(self):
         return self.result
+
+
+@dataclass
+class _Pending:
+    """A call queued on a worker; `.get()` waits for its result. A worker answers in order, so
+    the results of the calls sent to one worker are got in the order they were sent."""
+
+    worker: WorkerProcess
+    number: int
+
+    def get(self):
+        if self.worker.answered != self.number:
+            raise RuntimeError(f"results of {self.worker.name} read out of order")
+        return self.worker.receive()
 
 
 def parse_shard(text: str) -> tuple[int, int]:
