@@ -192,13 +192,17 @@ def cpu_name() -> str:
 def iter_jsonl(lines: Iterable[str], source: str | Path) -> Iterator[dict]:
     """Parse JSON lines, skipping blank ones; a bad line is one InputError naming `source` and the line."""
     for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            yield json.loads(line)
-        except json.JSONDecodeError as err:
-            # err.msg alone can read "Invalid control character at": the column completes it.
-            raise InputError(f"{source}: line {number} is not valid JSON ({err.msg} column {err.colno})") from None
+        if line.strip():
+            yield parse_json_line(line, number, source)
+
+
+def parse_json_line(line: str, number: int, source: str | Path):
+    """One JSON line's value; a bad line is one InputError naming `source` and line `number`."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as err:
+        # err.msg alone can read "Invalid control character at": the column completes it.
+        raise InputError(f"{source}: line {number} is not valid JSON ({err.msg} column {err.colno})") from None
 
 
 def read_jsonl(path: str | Path) -> list[dict]:

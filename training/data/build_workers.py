@@ -1,7 +1,8 @@
 """Splitting and labeling articles on every core, or across processes and machines, in input order.
 
-Articles are read in the parent and cut into chunks of CHUNK_ARTICLES; a chunk is cleaned, split
-and voted on by one worker (`label_chunk`), and chunks come back in input order, so the build
+Articles are read in the parent and cut into chunks of CHUNK_ARTICLES (a JSONL file's lines are
+only cut there, and parsed on the worker: `inputs.blocks`); a chunk is cleaned, split and voted
+on by one worker (`label_chunk`), and chunks come back in input order, so the build
 that consumes them writes the same bytes whatever the number of workers. At most
 IN_FLIGHT_PER_WORKER chunks per worker are in flight, so memory stays flat however large the
 input. Once every chunk is labelled, the workers take part in writing the output (`BuildPool`).
@@ -18,7 +19,6 @@ import os
 import pickle
 from collections import Counter
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -26,6 +26,7 @@ import numpy as np
 
 from training.data.dataset_files import import_dataset_writer
 from training.data.worker_processes import WorkerProcess
+from training.inputs.blocks import JsonlBlock, article_blocks
 from training.inputs.corpus import Article, article_sentences
 from training.errors import UserError
 from training.weak.labeling import LFApplier
@@ -69,8 +70,10 @@ def applier_for(lexicon: str | None) -> LFApplier:
     return _APPLIERS[lexicon]
 
 
-def label_chunk(index: int, articles: list[Article], settings: ChunkSettings) -> LabelledChunk:
-    """Clean, split and vote on one chunk of articles (runs in a worker process or in-process)."""
+def label_chunk(index: int, block: list[Article] | JsonlBlock, settings: ChunkSettings) -> LabelledChunk:
+    """Parse (a JSONL block), clean, split and vote on one chunk of articles (runs in a worker
+    process or in-process)."""
+    articles = block.articles() if isinstance(block, JsonlBlock) else block
     applier = applier_for(settings.lexicon)
     stats = CleaningStats()
     sentences = [article_sentences(a, settings.presplit, settings.min_words, stats, settings.source) for a in articles]
@@ -93,15 +96,15 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _chunks(articles: Iterable[Article], shard: tuple[int, int]) -> Iterator[tuple[int, list[Article]]]:
-    """(index, articles) of the chunks this shard (K, N) owns: K, K+N, K+2N, ..."""
+def input_chunks(input_path: str, encoding: str) -> Iterator[list[Article] | JsonlBlock]:
+    """The input's chunks of CHUNK_ARTICLES articles (JSONL files: unparsed, see `inputs.blocks`)."""
+    return article_blocks(input_path, encoding, CHUNK_ARTICLES)
+
+
+def _shard_chunks(chunks: Iterable, shard: tuple[int, int]) -> Iterator[tuple[int, list[Article] | JsonlBlock]]:
+    """(index, chunk) of the chunks this shard (K, N) owns: K, K+N, K+2N, ..."""
     k, n = shard
-    it = iter(articles)
-    index = 0
-    while chunk := list(islice(it, CHUNK_ARTICLES)):
-        if index % n == k:
-            yield index, chunk
-        index += 1
+    return ((index, chunk) for index, chunk in enumerate(chunks) if index % n == k)
 
 
 class BuildPool:
@@ -145,10 +148,10 @@ class BuildPool:
             if worker is not None:
                 worker.stop(grace_seconds=2.0 if exc_type is None else 0)
 
-    def labelled_chunks(self, articles: Iterable[Article], settings: ChunkSettings,
+    def labelled_chunks(self, chunks: Iterable[list[Article] | JsonlBlock], settings: ChunkSettings,
                         shard: tuple[int, int] = (0, 1)) -> Iterator[LabelledChunk]:
-        """Label the chunks of `articles` (this shard's only), in input order."""
-        chunks = _chunks(articles, shard)
+        """Label the chunks (`input_chunks`; this shard's only), in input order."""
+        chunks = _shard_chunks(chunks, shard)
         if not self._labelers:
             yield from (label_chunk(index, chunk, settings) for index, chunk in chunks)
             return

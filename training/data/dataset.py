@@ -23,11 +23,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from training.config import LABEL_MODELS, Config, save_config
-from training.data.build_workers import BuildPool, ChunkSettings, applier_for, merge_shards, write_shard
+from training.data.build_workers import (BuildPool, ChunkSettings, applier_for, input_chunks, merge_shards,
+                                         write_shard)
 from training.data.dataset_files import HELD_OUT, SentenceStream, join_files, write_dataset, write_sentences_jsonl
 from training.data.splits import SPLITS, assign_splits, check_split_positives, split_positives
 from training.errors import UserError
-from training.inputs.corpus import SentenceNumbering, iter_articles
+from training.inputs.corpus import SentenceNumbering
 from training.inputs.gold import HandLabels, label_matrix, load_any_gold
 from training.inputs.text import CleaningStats
 from training.io_utils import atomic_write_json, atomic_write_text
@@ -65,7 +66,7 @@ def build_dataset(input_path: str, output_dir: str, config: Config, presplit: bo
     settings = _chunk_settings(config, presplit, input_path)
     with (output_folder(output_dir, "build_dataset", _build_inputs(input_path, gold_file, config), overwrite) as tmp,
           BuildPool(workers, settings.lexicon, writes_dataset=True) as pool):
-        chunks = pool.labelled_chunks(iter_articles(input_path, encoding), settings)
+        chunks = pool.labelled_chunks(input_chunks(input_path, encoding), settings)
         result = _build_from_chunks(chunks, input_path, presplit, config, gold_file, tmp, pool)
     logger.info("wrote %d sentences from %d documents to %s", result.sentences, result.documents, output_dir)
     return result
@@ -77,7 +78,7 @@ def build_shard(input_path: str, shard_dir: str, config: Config, shard: tuple[in
     settings = _chunk_settings(config, presplit, input_path)
     with (output_folder(shard_dir, "build_dataset_shard", [input_path, config.data.lexicon], overwrite) as tmp,
           BuildPool(workers, settings.lexicon) as pool):
-        count = write_shard(pool.labelled_chunks(iter_articles(input_path, encoding), settings, shard), tmp)
+        count = write_shard(pool.labelled_chunks(input_chunks(input_path, encoding), settings, shard), tmp)
         atomic_write_json(tmp / SHARD_INFO, {"shard": list(shard), "input": str(input_path), "presplit": presplit,
                                              "min_words": config.data.min_words, "lexicon": config.data.lexicon})
     logger.info("shard %d/%d: %d chunks of %s in %s", shard[0], shard[1], count, input_path, shard_dir)

@@ -199,8 +199,10 @@ def _folder_articles(root: Path, encoding: str) -> Iterator[Article]:
         yield Article(path.relative_to(root).as_posix(), text)
 
 
-def _row_articles(rows: Iterable[dict], source: str) -> Iterator[Article]:
-    for number, row in enumerate(rows):
+def row_articles(rows: Iterable[dict], source: str, first_row: int = 0) -> Iterator[Article]:
+    """The articles of parsed JSONL/CSV rows; `first_row` is the number of the first (0-based):
+    a row without an id takes its number as id, and errors name it (1-based)."""
+    for number, row in enumerate(rows, first_row):
         if not isinstance(row, dict) or "text" not in row:
             raise InputError(f"{source}: row {number + 1} has no 'text' field")
         text = row["text"] if row["text"] is not None else ""
@@ -240,13 +242,13 @@ def iter_articles(path: str | Path, encoding: str = "auto") -> Iterator[Article]
     try:
         if suffix == ".jsonl":
             with _open_text(path, encoding) as fh:
-                yield from _row_articles(iter_jsonl(fh, str(path)), str(path))
+                yield from row_articles(iter_jsonl(fh, str(path)), str(path))
         elif suffix == ".csv":
             with _open_text(path, encoding) as fh:
                 reader = csv.DictReader(fh)
                 if not reader.fieldnames or "text" not in reader.fieldnames:
                     raise InputError(f"{path}: CSV has no 'text' column (columns: {reader.fieldnames})")
-                yield from _row_articles(reader, str(path))
+                yield from row_articles(reader, str(path))
         elif suffix in ARTICLE_SUFFIXES:
             text = decode_bytes(_read_bytes(path), str(path), encoding)
             yield Article(path.name, html_to_text(text) if suffix in {".html", ".htm"} else text)
@@ -276,7 +278,7 @@ def _stdin_articles() -> Iterator[Article]:
         return
     all_lines = chain([first], lines)
     if first.lstrip().startswith("{"):
-        yield from _row_articles(iter_jsonl(all_lines, "<stdin>"), "<stdin>")
+        yield from row_articles(iter_jsonl(all_lines, "<stdin>"), "<stdin>")
     else:
         yield from (Article(str(i), line) for i, line in enumerate(all_lines) if line.strip())
 
