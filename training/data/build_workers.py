@@ -36,7 +36,8 @@ from training.inputs.text import CleaningStats
 logger = logging.getLogger(__name__)
 
 CHUNK_ARTICLES = 128  # articles per task: large enough to hide inter-process overhead, small enough to balance
-IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: keeps every core busy with bounded memory
+IN_FLIGHT_PER_WORKER = 4  # chunks queued per worker: bounded memory; 4, not 2, lets a worker run on while
+                          # the result of a slow chunk on another holds up the in-order reading (-0.1 s on ANT)
 SHARD_FILE = "chunks.pickle"
 WORKER_DIED = "nothing was written; run the build again (with fewer --workers if memory was short)"
 
