@@ -43,13 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     from itertools import islice
 
     from training.inputs.corpus import iter_articles
-    from training.data.build_workers import usable_cores
+    from training.data.build_workers import CHUNK_ARTICLES, input_chunks, usable_cores
     from training.weak.label_model import aggregate
     from training.weak.labeling import LFApplier
     from training.weak.lexicon import tokenize
     from training.inputs.text import normalize, split_article
 
     articles, t_read = timed(lambda: [a.text for a in islice(iter_articles(args.corpus), args.limit or None)])
+    chunks = -(-args.limit // CHUNK_ARTICLES) if args.limit else None  # those holding the first LIMIT articles
+    _, t_cut = timed(lambda: list(islice(input_chunks(args.corpus, "auto"), chunks)))
     sentences, t_split = timed(lambda: [s for a in articles for s in split_article(a)])
     applier = LFApplier()
     _, t_match = timed(lambda: [applier.lexicon.match(tokenize(normalize(s))) for s in sentences])
@@ -73,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     n_a, n_s = len(articles), len(sentences)
     print(f"{n_a} articles, {n_s} sentences ({args.corpus}); CPU: {cpu_name()}, {cores} usable cores")
     print(f"{'stage':<52}{'seconds':>9}{'articles/s':>12}{'sentences/s':>13}")
-    rows = [("read (decode JSON lines)", t_read), ("clean + split", t_split),
+    rows = [("read (decode JSON lines)", t_read), ("cut JSON lines into chunks (a build's reader)", t_cut),
+            ("clean + split", t_split),
             ("normalize + match lexicon", t_match), ("label (all functions)", t_vote),
             ("label model (majority)", t_agg), ("floor: bare regex split + one keyword set", t_bare)]
     rows += [(f"whole build_dataset command, --workers {w} (best of {args.repeats})", t) for w, t in builds.items()]
