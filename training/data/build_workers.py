@@ -135,8 +135,9 @@ class BuildPool:
                     self._writer = WorkerProcess(context, "the dataset writer", import_dataset_writer, WORKER_DIED)
                 if method == "fork":
                     applier_for(self.lexicon)  # loaded once here, the workers inherit it (and the parent needs it later)
-                self._labelers = [WorkerProcess(context, f"labeling worker {k + 1} of {self.workers}", advice=WORKER_DIED)
-                                  for k in range(self.workers)]
+                for k in range(self.workers):  # one by one: a failure stops those already started
+                    self._labelers.append(WorkerProcess(context, f"labeling worker {k + 1} of {self.workers}",
+                                                        advice=WORKER_DIED))
             except BaseException:
                 self.__exit__(RuntimeError)
                 raise
