@@ -95,3 +95,30 @@ def test_a_shard_left_by_an_earlier_failed_run_is_never_merged(corpus, tmp_path)
     with pytest.raises(UserError, match="shard 1 failed .*left by an earlier build"):
         build_across_processes(str(corpus), str(out), config, rank=0, world_size=2, poll_seconds=0.05)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_build_imports_neither_torch_nor_transformers(tmp_path, workers):
+    # Start-up: labeling needs neither, and importing them costs seconds. In a new process, since
+    # this one has them loaded already.
+    code = ("import sys, runpy; sys.argv = ['build_dataset.py'] + sys.argv[1:]\n"
+            "try:\n    runpy.run_path('scripts/build_dataset.py', run_name='__main__')\n"
+            "except SystemExit as end:\n    assert not end.code, end.code\n"
+            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code, "--input", str(SEEDS), "--output", str(tmp_path / "out"),
+                             "--workers", str(workers)], cwd=ROOT, env=script_env(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "out" / "dataset").is_dir()
+
+
+@pytest.mark.slow
+def test_the_text_benchmark_prints_its_table(corpus):
+    result = subprocess.run([sys.executable, "scripts/benchmark_text.py", "--corpus", str(corpus), "--limit", "200",
+                             "--repeats", "1"], cwd=ROOT, env=script_env(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("200 articles,")
+    for stage in ("cut JSON lines into chunks", "whole build_dataset command, --workers 1", "floor: bare regex split"):
+        assert any(line.startswith(stage) for line in lines), stage
+    assert any(line.startswith("--workers ") and "x (best against best" in line for line in lines)
