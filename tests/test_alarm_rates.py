@@ -1,0 +1,88 @@
+"""Stratified estimate of false alarms and misses over a predicted corpus."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import ROOT, SEEDS, assert_one_line_error, run_script
+from training.analysis.alarm_rates import STRATA, estimate_alarms, stratum
+from training.errors import InputError
+from training.inputs.gold import load_corpus_gold, text_hash
+from training.io_utils import read_jsonl
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def run(tmp_path):
+    """A predict run of 10 sentences: 2 only the model flags, 1 only the rules, 2 both, 5 neither."""
+    model = [["attack"], ["attack"], [], ["attack"], ["attack"], [], [], [], [], []]
+    predictions = write_jsonl(tmp_path / "pred.jsonl", [{"doc_id": "d", "sent_id": i, "text": f"s{i}", "labels": m}
+                                                         for i, m in enumerate(model)])
+    write_jsonl(tmp_path / "pred.disagreements.jsonl", [
+        {"doc_id": "d", "sent_id": 0, "model": ["attack"], "rules": []},
+        {"doc_id": "d", "sent_id": 1, "model": ["attack"], "rules": []},
+        {"doc_id": "d", "sent_id": 2, "model": [], "rules": ["casualty"]}])
+    return predictions
+
+
+def gold_row(position, labels, sample):
+    return {"id": "d", "position": position, "sha1": "x", "sample": sample, "labels": labels}
+
+
+def test_strata_from_the_two_answers():
+    assert stratum({"attack"}, set()) == "model_only"
+    assert stratum({"attack"}, {"attack", "casualty"}) == "rules_only"
+    assert stratum({"attack", "casualty"}, {"casualty"}) == "model_only"  # any label only the model flags
+    assert (stratum({"attack"}, {"attack"}), stratum(set(), set())) == ("both", "neither")
+
+
+def test_each_stratum_counts_by_its_share_of_the_corpus(run, tmp_path):
+    gold = write_jsonl(tmp_path / "gold.jsonl", [
+        gold_row(0, ["attack"], "model_only"),  # the model was right, the rules missed it
+        gold_row(1, [], "model_only"),          # a model false alarm
+        gold_row(2, [], "rules_only"),          # a rules false alarm
+        gold_row(3, [], "both"),                # both wrong
+        gold_row(5, [], "neither")])
+    estimate = estimate_alarms(gold, run, tmp_path / "pred.disagreements.jsonl")
+    assert estimate.sizes == {"model_only": 2, "rules_only": 1, "both": 2, "neither": 5}
+    # model: 2 * 1/2 (model_only) + 2 * 1/1 (both) = 3 of 10; rules: 1 * 1/1 + 2 * 1/1 = 3 of 10
+    assert estimate.rate("model", "false_alarm") == pytest.approx(0.3)
+    assert estimate.rate("rules", "false_alarm") == pytest.approx(0.3)
+    assert estimate.rate("rules", "miss") == pytest.approx(0.1)  # 2 * 1/2
+    assert estimate.rate("model", "miss") == 0
+
+
+def test_a_gold_row_from_another_run_or_stratum_is_an_error(run, tmp_path):
+    disagreements = tmp_path / "pred.disagreements.jsonl"
+    with pytest.raises(InputError, match="line 1 .d#42. is not among the predicted sentences"):
+        estimate_alarms(write_jsonl(tmp_path / "g1.jsonl", [gold_row(42, [], "neither")]), run, disagreements)
+    with pytest.raises(InputError, match="sampled from 'both' but is 'model_only' in this run"):
+        estimate_alarms(write_jsonl(tmp_path / "g2.jsonl", [gold_row(0, [], "both")]), run, disagreements)
+
+
+def test_the_script_prints_the_table(run, tmp_path):
+    gold = write_jsonl(tmp_path / "gold.jsonl", [gold_row(1, [], "model_only"), gold_row(6, [], "neither")])
+    result = run_script("estimate_alarms.py", "--gold", gold, "--predictions", run)
+    assert result.returncode == 0, result.stderr
+    assert "| model_only | 2 | 1 | 1 | 0 | 0 | 0 |" in result.stdout
+    assert "model: false alarms on 20.00% of the corpus's 10 sentences" in result.stdout
+    result = run_script("estimate_alarms.py", "--gold", gold, "--predictions", tmp_path / "missing.jsonl")
+    assert_one_line_error(result, "missing.jsonl")
+
+
+ECONOMY = ROOT.parent / "shared" / "data" / "ant_news_economy.jsonl.gz"
+
+
+@pytest.mark.skipif(not ECONOMY.is_file(), reason=f"ANT economy file not found at {ECONOMY}")
+def test_the_economy_gold_file_resolves_in_the_economy_corpus():
+    refs = read_jsonl(SEEDS / "gold_economy.jsonl")
+    rows = load_corpus_gold(SEEDS / "gold_economy.jsonl", corpus=ECONOMY)
+    assert len(rows) == len(refs) == 100
+    assert {r["sample"] for r in refs} == set(STRATA)
+    assert all(text_hash(row["text"]) == ref["sha1"] for row, ref in zip(rows, refs))  # the very sentences labelled

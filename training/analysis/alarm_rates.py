@@ -1,0 +1,99 @@
+"""False alarms and missed events over a whole predicted corpus, from a hand-labelled sample.
+
+A `predict.py` run gives every sentence the model's labels, and its disagreements file the rules'
+labels where they differ. That cuts the corpus into four strata: the model flags a label the rules
+do not (`model_only`), the other way round (`rules_only`), both flag the same labels (`both`),
+neither flags any (`neither`). A gold file of sentences sampled from each stratum (its `sample`
+field names the stratum) gives each stratum's error rates, and weighting them by the strata's
+sizes gives the corpus's: the share of its sentences on which each system flags a label the
+sentence does not carry (false alarms), and misses one it does. Sampling the small disagreement
+strata heavily is what makes this cheap: nearly all the errors sit there.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.errors import InputError
+from training.io_utils import read_jsonl
+
+STRATA = ("model_only", "rules_only", "both", "neither")
+SYSTEMS = ("model", "rules")
+
+
+def stratum(model: set[str], rules: set[str]) -> str:
+    """The stratum of a sentence from the two systems' labels."""
+    if model - rules:
+        return "model_only"
+    if rules - model:
+        return "rules_only"
+    return "both" if model else "neither"
+
+
+@dataclass
+class AlarmEstimate:
+    sizes: dict[str, int]                 # sentences of the corpus in each stratum
+    sampled: dict[str, int]               # gold sentences in each stratum
+    errors: dict[str, dict[str, Counter]]  # stratum -> system -> {"false_alarm": n, "miss": n} in the sample
+
+    @property
+    def corpus_sentences(self) -> int:
+        return sum(self.sizes.values())
+
+    def rate(self, system: str, kind: str) -> float:
+        """Estimated share of the corpus's sentences with a `kind` error ("false_alarm"/"miss") of `system`."""
+        estimated = sum(self.sizes[s] * self.errors[s][system][kind] / self.sampled[s]
+                        for s in STRATA if self.sampled[s])
+        return estimated / self.corpus_sentences
+
+
+def corpus_answers(predictions: Path, disagreements: Path) -> dict[tuple[str, int], tuple[set, set]]:
+    """(doc_id, sent_id) -> (model labels, rules labels) for every predicted sentence."""
+    answers = {(r["doc_id"], r["sent_id"]): (set(r["labels"]), set(r["labels"])) for r in read_jsonl(predictions)}
+    for r in read_jsonl(disagreements):
+        key = (r["doc_id"], r["sent_id"])
+        if key not in answers:
+            raise InputError(f"{disagreements}: {key[0]}#{key[1]} is not in {predictions}: not the same predict run")
+        answers[key] = (set(r["model"]), set(r["rules"]))
+    return answers
+
+
+def estimate_alarms(gold: Path, predictions: Path, disagreements: Path) -> AlarmEstimate:
+    """Stratified estimate of both systems' false alarms and misses over the predicted corpus."""
+    answers = corpus_answers(predictions, disagreements)
+    sizes = Counter(stratum(model, rules) for model, rules in answers.values())
+    sampled: Counter = Counter()
+    errors = {s: {system: Counter() for system in SYSTEMS} for s in STRATA}
+    for number, row in enumerate(read_jsonl(gold), 1):
+        key = (row.get("id", row.get("doc_id")), row.get("position", row.get("sent_id")))
+        if key not in answers:
+            raise InputError(f"{gold}: line {number} ({key[0]}#{key[1]}) is not among the predicted sentences")
+        model, rules = answers[key]
+        where = stratum(model, rules)
+        if row.get("sample") not in (None, "", where):
+            raise InputError(f"{gold}: line {number} was sampled from {row['sample']!r} but is {where!r} in this run")
+        truth = set(row["labels"])
+        sampled[where] += 1
+        for system, labels in zip(SYSTEMS, (model, rules)):
+            errors[where][system]["false_alarm"] += bool(labels - truth)
+            errors[where][system]["miss"] += bool(truth - labels)
+    return AlarmEstimate({s: sizes[s] for s in STRATA}, {s: sampled[s] for s in STRATA}, errors)
+
+
+def render_estimate(estimate: AlarmEstimate) -> str:
+    """The estimate as a markdown table: per stratum, then the corpus-wide rates."""
+    lines = ["| stratum | sentences | labelled | model false alarms | model misses | rules false alarms | rules misses |",
+             "|---|---|---|---|---|---|---|"]
+    for s in STRATA:
+        cells = [str(estimate.errors[s][system][kind]) for system in SYSTEMS for kind in ("false_alarm", "miss")]
+        lines.append(f"| {s} | {estimate.sizes[s]:,} | {estimate.sampled[s]} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for system in SYSTEMS:
+        lines.append(f"{system}: false alarms on {estimate.rate(system, 'false_alarm'):.2%} of the corpus's "
+                     f"{estimate.corpus_sentences:,} sentences, misses on {estimate.rate(system, 'miss'):.2%}")
+    empty = [s for s in STRATA if estimate.sizes[s] and not estimate.sampled[s]]
+    if empty:
+        lines.append(f"(no labelled sentence in {', '.join(empty)}: its errors count as none)")
+    return "\n".join(lines)
