@@ -62,6 +62,8 @@ def test_a_gold_row_from_another_run_or_stratum_is_an_error(run, tmp_path):
     disagreements = tmp_path / "pred.disagreements.jsonl"
     with pytest.raises(InputError, match="line 1 .d#42. is not among the predicted sentences"):
         estimate_alarms(write_jsonl(tmp_path / "g1.jsonl", [gold_row(42, [], "neither")]), run, disagreements)
+    with pytest.raises(InputError, match="line 1 names no sentence of the predict run"):
+        estimate_alarms(write_jsonl(tmp_path / "g0.jsonl", [{"text": "s1", "labels": []}]), run, disagreements)
     with pytest.raises(InputError, match="sampled from 'both' but is 'model_only' in this run"):
         estimate_alarms(write_jsonl(tmp_path / "g2.jsonl", [gold_row(0, [], "both")]), run, disagreements)
 

@@ -68,6 +68,9 @@ def estimate_alarms(gold: Path, predictions: Path, disagreements: Path) -> Alarm
     errors = {s: {system: Counter() for system in SYSTEMS} for s in STRATA}
     for number, row in enumerate(read_jsonl(gold), 1):
         key = (row.get("id", row.get("doc_id")), row.get("position", row.get("sent_id")))
+        if None in key:
+            raise InputError(f"{gold}: line {number} names no sentence of the predict run (id and position, or "
+                             f"doc_id and sent_id)")
         if key not in answers:
             raise InputError(f"{gold}: line {number} ({key[0]}#{key[1]}) is not among the predicted sentences")
         model, rules = answers[key]
