@@ -64,6 +64,10 @@ def test_a_gold_row_from_another_run_or_stratum_is_an_error(run, tmp_path):
         estimate_alarms(write_jsonl(tmp_path / "g1.jsonl", [gold_row(42, [], "neither")]), run, disagreements)
     with pytest.raises(InputError, match="line 1 names no sentence of the predict run"):
         estimate_alarms(write_jsonl(tmp_path / "g0.jsonl", [{"text": "s1", "labels": []}]), run, disagreements)
+    other_run = write_jsonl(tmp_path / "other.disagreements.jsonl", [{"doc_id": "e", "sent_id": 0, "model": [],
+                                                                       "rules": ["attack"]}])
+    with pytest.raises(InputError, match="e#0 is not in .*pred.jsonl: not the same predict run"):
+        estimate_alarms(write_jsonl(tmp_path / "g3.jsonl", [gold_row(5, [], "neither")]), run, other_run)
     with pytest.raises(InputError, match="sampled from 'both' but is 'model_only' in this run"):
         estimate_alarms(write_jsonl(tmp_path / "g2.jsonl", [gold_row(0, [], "both")]), run, disagreements)
 

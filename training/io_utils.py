@@ -205,10 +205,16 @@ def parse_json_line(line: str, number: int, source: str | Path):
         raise InputError(f"{source}: line {number} is not valid JSON ({err.msg} column {err.colno})") from None
 
 
-def read_jsonl(path: str | Path) -> list[dict]:
-    """Read a small JSONL file (a UTF-8 BOM is allowed); an InputError for a missing file or a bad line."""
+def stream_jsonl(path: str | Path) -> Iterator[dict]:
+    """The rows of a JSONL file of any size, one at a time (a UTF-8 BOM is allowed); an InputError
+    for a missing file or a bad line."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     with path.open(encoding="utf-8-sig") as fh:
-        return list(iter_jsonl(fh, path))
+        yield from iter_jsonl(fh, path)
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Read a small JSONL file whole (see `stream_jsonl`)."""
+    return list(stream_jsonl(path))

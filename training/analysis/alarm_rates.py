@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training.errors import InputError
-from training.io_utils import read_jsonl
+from training.io_utils import read_jsonl, stream_jsonl
 
 STRATA = ("model_only", "rules_only", "both", "neither")
 SYSTEMS = ("model", "rules")
@@ -49,28 +49,43 @@ class AlarmEstimate:
         return estimated / self.corpus_sentences
 
 
-def corpus_answers(predictions: Path, disagreements: Path) -> dict[tuple[str, int], tuple[set, set]]:
-    """(doc_id, sent_id) -> (model labels, rules labels) for every predicted sentence."""
-    answers = {(r["doc_id"], r["sent_id"]): (set(r["labels"]), set(r["labels"])) for r in read_jsonl(predictions)}
-    for r in read_jsonl(disagreements):
+def _gold_key(row: dict, number: int, gold: Path) -> tuple[str, int]:
+    key = (row.get("id", row.get("doc_id")), row.get("position", row.get("sent_id")))
+    if None in key:
+        raise InputError(f"{gold}: line {number} names no sentence of the predict run (id and position, or "
+                         f"doc_id and sent_id)")
+    return key
+
+
+def _stratum_sizes(predictions: Path, disagreements: Path, wanted: set) -> tuple[Counter, dict]:
+    """The sentences of each stratum in the predict run, and (model labels, rules labels) of the
+    `wanted` sentences. The predictions stream (a corpus can be large); only the disagreements,
+    a small share of it, are held."""
+    if not predictions.is_file():  # named first: its disagreements file, beside it, is then missing too
+        raise InputError(f"{predictions}: no such file")
+    differ = {(r["doc_id"], r["sent_id"]): (set(r["model"]), set(r["rules"])) for r in stream_jsonl(disagreements)}
+    sizes, answers = Counter(), {}
+    for r in stream_jsonl(predictions):
         key = (r["doc_id"], r["sent_id"])
-        if key not in answers:
-            raise InputError(f"{disagreements}: {key[0]}#{key[1]} is not in {predictions}: not the same predict run")
-        answers[key] = (set(r["model"]), set(r["rules"]))
-    return answers
+        model = set(r["labels"])
+        model, rules = differ.pop(key, (model, model))  # elsewhere the rules agree with the model
+        sizes[stratum(model, rules)] += 1
+        if key in wanted:
+            answers[key] = (model, rules)
+    if differ:
+        doc_id, sent_id = next(iter(differ))
+        raise InputError(f"{disagreements}: {doc_id}#{sent_id} is not in {predictions}: not the same predict run")
+    return sizes, answers
 
 
 def estimate_alarms(gold: Path, predictions: Path, disagreements: Path) -> AlarmEstimate:
     """Stratified estimate of both systems' false alarms and misses over the predicted corpus."""
-    answers = corpus_answers(predictions, disagreements)
-    sizes = Counter(stratum(model, rules) for model, rules in answers.values())
+    rows = read_jsonl(gold)
+    keys = [_gold_key(row, number, gold) for number, row in enumerate(rows, 1)]
+    sizes, answers = _stratum_sizes(predictions, disagreements, set(keys))
     sampled: Counter = Counter()
     errors = {s: {system: Counter() for system in SYSTEMS} for s in STRATA}
-    for number, row in enumerate(read_jsonl(gold), 1):
-        key = (row.get("id", row.get("doc_id")), row.get("position", row.get("sent_id")))
-        if None in key:
-            raise InputError(f"{gold}: line {number} names no sentence of the predict run (id and position, or "
-                             f"doc_id and sent_id)")
+    for number, (row, key) in enumerate(zip(rows, keys), 1):
         if key not in answers:
             raise InputError(f"{gold}: line {number} ({key[0]}#{key[1]}) is not among the predicted sentences")
         model, rules = answers[key]
