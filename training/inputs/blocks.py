@@ -14,13 +14,12 @@ errors as `corpus.iter_articles` gives, in the same order.
 from __future__ import annotations
 
 import codecs
-import gzip
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from training.errors import InputError
-from training.inputs.corpus import Article, iter_articles, row_articles
+from training.inputs.corpus import Article, iter_articles, open_input, row_articles
 from training.io_utils import chunked, parse_json_line
 
 
@@ -49,31 +48,21 @@ class JsonlBlock:
 
 def article_blocks(path: str | Path, encoding: str, size: int) -> Iterator[list[Article] | JsonlBlock]:
     """The input's articles, `size` at a time: a `JsonlBlock` for a UTF-8 JSONL file, else lists."""
-    raw = _raw_jsonl(path, encoding)
-    if raw is None:
-        yield from chunked(iter_articles(path, encoding), size)
-        return
-    try:
-        with (gzip.open if raw.suffix.lower() == ".gz" else open)(raw, "rb") as fh:
-            yield from _jsonl_blocks(fh, str(path), size)
-    except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
-        raise InputError(f"{path}: cannot read ({err})") from None
+    if _is_jsonl_file(path, encoding):
+        try:
+            with open_input(Path(path)) as fh:
+                if fh.peek(2)[:2] not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # UTF-16: read as text below
+                    yield from _jsonl_blocks(fh, str(path), size)
+                    return
+        except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
+            raise InputError(f"{path}: cannot read ({err})") from None
+    yield from chunked(iter_articles(path, encoding), size)
 
 
-def _raw_jsonl(path: str | Path, encoding: str) -> Path | None:
-    """The path, if it is a JSONL(.gz) file read as UTF-8 (the only ones sent as raw lines)."""
-    if encoding != "auto" or str(path) == "-" or not Path(path).is_file():
-        return None
-    path = Path(path)
-    name = path.name.lower().removesuffix(".gz")
-    if not name.endswith(".jsonl"):
-        return None
-    try:
-        with (gzip.open if path.suffix.lower() == ".gz" else open)(path, "rb") as fh:
-            head = fh.read(2)
-    except (OSError, EOFError):
-        return None  # iter_articles reports it
-    return None if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else path
+def _is_jsonl_file(path: str | Path, encoding: str) -> bool:
+    """A JSONL(.gz) file whose encoding is left to detection (the only inputs sent as raw lines)."""
+    return (encoding == "auto" and str(path) != "-" and Path(path).is_file()
+            and Path(path).name.lower().removesuffix(".gz").endswith(".jsonl"))
 
 
 def _jsonl_blocks(fh: BinaryIO, source: str, size: int) -> Iterator[JsonlBlock]:

@@ -212,16 +212,20 @@ def row_articles(rows: Iterable[dict], source: str, first_row: int = 0) -> Itera
         yield Article(str(doc_id) if doc_id not in (None, "") else str(number), text)
 
 
+def open_input(path: Path, mode: str = "rb", **kwargs):
+    """Open an input file, gzip-compressed when its name ends in .gz."""
+    return (gzip.open if path.suffix.lower() == ".gz" else open)(path, mode, **kwargs)
+
+
 def _open_text(path: Path, encoding: str = "auto"):
     """Open a JSONL/CSV file (gzip-compressed when it ends in .gz) as text: strict UTF-8 or UTF-16 by
     its BOM, or the named `encoding` with bad bytes replaced."""
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
     if encoding != "auto":
-        return opener(path, "rt", encoding=encoding, errors="replace", newline="")
-    with opener(path, "rb") as fh:
+        return open_input(path, "rt", encoding=encoding, errors="replace", newline="")
+    with open_input(path) as fh:
         head = fh.read(4)
     encoding = "utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
-    return opener(path, "rt", encoding=encoding, newline="")
+    return open_input(path, "rt", encoding=encoding, newline="")
 
 
 def iter_articles(path: str | Path, encoding: str = "auto") -> Iterator[Article]:
