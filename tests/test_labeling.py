@@ -143,6 +143,18 @@ def test_vetoes_win_over_single_cues(sentence, veto):
     assert labels_of(sentence) == set()
 
 
+@pytest.mark.parametrize("sentence,expected", [
+    # "المهاجم" is a striker in sport and an attacker in the news: with police, gunfire or troops
+    # in the sentence it is the attacker, and the sports veto must not silence the attack.
+    ("وقتلت الشرطة المهاجم بالرصاص في مكان الهجوم", {"attack", "casualty"}),
+    ("وقتل المهاجم شرطيين بالرصاص قبل أن تقتله قوات الأمن", {"attack", "casualty"}),
+    ("قاد المهاجم هجمة خطيرة على المرمى وأصيب في الدقيقة العاشرة", set()),  # no conflict: sport
+    ("سجل المهاجم هدفين في المباراة بعد هجوم كاسح من الفريق", set()),      # "مباراة" is sport whatever else
+])
+def test_a_sports_word_with_a_second_sense_vetoes_only_outside_a_conflict(sentence, expected):
+    assert labels_of(sentence) == expected
+
+
 def test_ambiguous_cues_need_a_conflict():
     assert labels_of("خطف الفريق فوزا ثمينا في الوقت بدل الضائع") == set()
     assert labels_of("خطف مسلحون ثلاثة جنود من نقطة تفتيش") == {"attack"}

@@ -61,14 +61,16 @@ SPORTS_VETO_WEIGHT = 10.0  # outweighs any number of cues: in sports news no lab
 
 
 def _sports_news(c: Cues) -> bool:
-    return c.has("sports")
+    # A word with a second sense (المهاجم: a striker or an attacker) makes sports news only where
+    # nothing places the sentence in a conflict: "قتلت الشرطة المهاجم" is an attack.
+    return c.has("sports") or (c.has("sports_weak") and not c.conflict)
 
 
 def sports_veto(label: str, name: str, doc: str) -> None:
     """Register the sports veto of one label: one test, a named veto per label (a function
     votes on one label only)."""
     LABELING_FUNCTIONS.append(LabelingFunction(name, label, NEGATIVE, _sports_news, SPORTS_VETO_WEIGHT, doc,
-                                               frozenset({"sports"})))
+                                               frozenset({"sports", "sports_weak"})))
 
 
 # --- attack ---------------------------------------------------------------------------------
