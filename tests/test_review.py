@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import ROOT, SEEDS, assert_one_line_error, read_jsonl, run_script
+from training.inputs.gold import CORPUS_ENV
 from training.labels import LABELS
 from training.review.review import CHOICES, gold_from_export, labeling_config
 
@@ -107,6 +108,20 @@ def test_export_with_an_unreachable_label_studio_writes_nothing(chain, tmp_path)
                         tmp_path / "t.json", "--url", "http://127.0.0.1:9", "--api-key", "k", "--project", "p")
     assert_one_line_error(result, "http://127.0.0.1:9", "cannot be reached")
     assert not (tmp_path / "t.json").exists() and not (tmp_path / "t.label_config.xml").exists()
+
+
+def test_a_gold_file_that_cannot_be_read_stops_the_build_before_any_labeling(tmp_path, monkeypatch):
+    """A corpus-reference gold file whose corpus is not set used to fail after the whole corpus
+    was labelled (80 s on ANT). Its error must come first: before the input's bad second line."""
+    monkeypatch.delenv(CORPUS_ENV, raising=False)
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text((SEEDS / "gold_news.jsonl").read_text("utf-8").splitlines()[0] + "\n", "utf-8")
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text('{"id": "a", "text": "وقال المسؤول إن حالة الجرحى السبعة مستقرة تماما"}\n{not json\n', "utf-8")
+    result = run_script("build_dataset.py", "--input", articles, "--output", tmp_path / "data", "--config", TINY,
+                        f"--data.test_gold_files=[{refs}]", "--workers", "1")
+    assert_one_line_error(result, str(refs), CORPUS_ENV)
+    assert not (tmp_path / "data").exists()
 
 
 @pytest.mark.slow

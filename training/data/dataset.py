@@ -167,11 +167,17 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
                        pool: BuildPool) -> BuildResult:
     """Everything after labeling: label model, document splits, sentences.jsonl, dataset, report."""
     applier = applier_for(config.data.lexicon)
+    # Every gold file is read before the first chunk is labelled: a bad one (or a corpus-reference
+    # file without its corpus) stops the build at once, not after minutes of labeling.
+    gold_files = [f for f in [gold_file, *config.data.gold_files, *config.data.test_gold_files] if f]
+    gold_rows = {f: load_any_gold(f) for f in dict.fromkeys(gold_files)}
+    hand = HandLabels([r for f in config.data.gold_files for r in gold_rows[f]],
+                      [r for f in config.data.test_gold_files for r in gold_rows[f]])
     stats = CleaningStats()
     stream, votes = _stream_sentences(chunks, source, presplit, stats, tmp / ".sentences.tmp.txt")
     doc_codes, doc_names = stream.codes(), stream.doc_names
     model_probs = aggregate(votes, applier.lfs, config.data.label_model)
-    probs, keep, hand_counts = _hand_labels(config, stream, model_probs)
+    probs, keep, hand_counts = _hand_labels(hand, stream, model_probs)
     # sentences.jsonl in parts, one per worker, while this process splits the documents; then the
     # Arrow files on the dataset writer while this process makes the report (one worker: all here)
     parts = stream.parts(pool.workers)
@@ -186,8 +192,7 @@ def _build_from_chunks(chunks, source, presplit: bool, config: Config, gold_file
     split_of_sentence = np.array([SPLITS.index(splits[d]) for d in doc_names], dtype=np.int8)[doc_codes]
     split_of_sentence[~keep] = HELD_OUT  # sentences of test-only gold files: in no split
     dataset = pool.write(write_dataset, stream, probs, split_of_sentence, tmp)
-    gold_files = [f for f in [gold_file, *config.data.gold_files, *config.data.test_gold_files] if f]
-    report = _labeling_report(votes, applier, model_probs, config, gold_files)
+    report = _labeling_report(votes, applier, model_probs, config, {f: gold_rows[f] for f in gold_files})
     sizes = dataset.get()
     for part in jsonl:
         part.get()
@@ -226,9 +231,8 @@ def _stream_sentences(chunks, source, presplit: bool, stats: CleaningStats, path
     return stream, np.concatenate(votes_chunks)
 
 
-def _hand_labels(config: Config, stream: SentenceStream, probs: np.ndarray):
+def _hand_labels(hand: HandLabels, stream: SentenceStream, probs: np.ndarray):
     """Hand labels in place of weak ones, and the mask of sentences kept (see gold.HandLabels)."""
-    hand = HandLabels(config.data.gold_files, config.data.test_gold_files)
     if not hand:
         return probs, np.ones(len(probs), dtype=bool), {"hand_labelled": 0, "held_out_for_test": 0}
     probs, keep, counts = hand.apply((text for _, _, text in stream.rows()), probs)
@@ -237,14 +241,14 @@ def _hand_labels(config: Config, stream: SentenceStream, probs: np.ndarray):
     return probs, keep, counts
 
 
-def _labeling_report(votes, applier, model_probs: np.ndarray, config, gold_files: list) -> dict:
-    """The labeling report: the chosen label model's labels on the corpus; with gold files, the
-    functions' accuracy and every label model's scores on them."""
+def _labeling_report(votes, applier, model_probs: np.ndarray, config, gold_rows: dict) -> dict:
+    """The labeling report: the chosen label model's labels on the corpus; with gold files (path ->
+    rows, in order), the functions' accuracy and every label model's scores on them."""
     chosen = config.data.label_model
     report = build_report(votes, applier.lfs, {chosen: model_probs}, chosen)
-    if gold_files:
-        rows = [row for path in gold_files for row in load_any_gold(path)]
-        gold_file = ", ".join(map(str, gold_files))
+    if gold_rows:
+        rows = [row for path_rows in gold_rows.values() for row in path_rows]
+        gold_file = ", ".join(map(str, gold_rows))
         gold_votes = applier.apply([r["text"] for r in rows])
         gold = label_matrix(rows)
         gold_probs = {m: aggregate(gold_votes, applier.lfs, m, fit_votes=np.vstack([votes, gold_votes]))

@@ -133,12 +133,12 @@ class HandLabels:
     a sentence of a gold file gets its hand labels instead of the weak ones; a sentence of a
     test-only file is left out of the dataset. Sentences are matched by text (spacing aside)."""
 
-    def __init__(self, gold_files: list[str], test_gold_files: list[str]):
+    def __init__(self, gold_rows: list[dict], test_rows: list[dict]):
+        """`gold_rows`: the rows of the gold files; `test_rows`: those of the test-only files."""
         self.labels: dict[str, np.ndarray] = {}
-        for path in gold_files:
-            for row in load_any_gold(path):
-                self.labels[_text_key(row["text"])] = label_matrix([row])[0].astype(float)
-        self.held_out = {_text_key(row["text"]) for path in test_gold_files for row in load_any_gold(path)}
+        for row in gold_rows:
+            self.labels[_text_key(row["text"])] = label_matrix([row])[0].astype(float)
+        self.held_out = {_text_key(row["text"]) for row in test_rows}
 
     def __bool__(self) -> bool:
         return bool(self.labels or self.held_out)
