@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import SEEDS, assert_one_line_error, read_jsonl, requires_corpus, run_script
+from training.analysis.bootstrap import paired_bootstrap
 from training.analysis.evaluation import precision_recall_curve
 from training.metrics import multilabel_scores
 
@@ -36,6 +37,41 @@ def test_precision_recall_curve():
     assert precision.tolist() == [1.0, 0.5, 2 / 3, 0.5] and recall.tolist() == [0.5, 0.5, 1.0, 1.0]
 
 
+def _systems(n: int, wrong_a: float, wrong_b: float, seed: int = 1):
+    """Gold [n, 3] and two systems that flip each answer with chance wrong_a and wrong_b."""
+    rng = np.random.default_rng(seed)
+    gold = rng.random((n, 3)) < 0.3
+    return gold, gold ^ (rng.random((n, 3)) < wrong_a), gold ^ (rng.random((n, 3)) < wrong_b)
+
+
+def test_paired_bootstrap_difference_is_the_metrics_own_and_its_interval_holds_it():
+    gold, a, b = _systems(300, 0.05, 0.15)
+    result = paired_bootstrap(gold, a, b)
+    expected = multilabel_scores(gold, a, list("xyz"))["macro_f1"] - multilabel_scores(gold, b, list("xyz"))["macro_f1"]
+    assert result["difference"] == pytest.approx(expected)
+    assert 0 < result["low"] < result["difference"] < result["high"]  # a clearly better system: 0 is outside
+    assert result["share_a_better"] == 1.0 and result["resamples"] == 1000
+    assert paired_bootstrap(gold, a, b) == result  # seeded: the same figures on every run
+
+
+def test_paired_bootstrap_of_close_systems_on_few_sentences_spans_zero():
+    gold, a, b = _systems(60, 0.10, 0.12, seed=2)
+    result = paired_bootstrap(gold, a, b)
+    assert result["low"] < 0 < result["high"] and 0 < result["share_a_better"] < 1
+    same = paired_bootstrap(gold, a, a)
+    assert (same["difference"], same["low"], same["high"], same["share_a_better"]) == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_paired_bootstrap_leaves_out_labels_without_gold_as_the_metric_does():
+    gold = np.array([[1, 0], [1, 0], [0, 0]], dtype=bool)
+    a = np.array([[1, 1], [1, 0], [0, 0]], dtype=bool)  # a false alarm on a label with no gold positive
+    b = np.array([[1, 0], [0, 0], [0, 0]], dtype=bool)
+    result = paired_bootstrap(gold, a, b, resamples=50)
+    assert result["difference"] == pytest.approx(1.0 - 2 / 3)  # label 2 is in neither macro F1
+    with pytest.raises(ValueError, match="non-empty"):
+        paired_bootstrap(gold[:0], a[:0], b[:0])
+
+
 def test_evaluate_writes_model_rules_and_baseline_side_by_side(chain, tmp_path):
     out = tmp_path / "eval"
     result = run_script("evaluate_model.py", "--model", chain["model"], "--data", SEEDS / "gold.jsonl", "--output", out)
@@ -47,6 +83,9 @@ def test_evaluate_writes_model_rules_and_baseline_side_by_side(chain, tmp_path):
     assert metrics["rules"]["macro_f1"] >= 0.98 and "macro_f1" in metrics
     report = (out / "report.md").read_text()
     assert "## model" in report and "## rules" in report and "thresholds:" in report and str(chain["model"]) in report
+    difference = metrics["model_vs_rules"]
+    assert difference["difference"] == pytest.approx(metrics["model"]["macro_f1"] - metrics["rules"]["macro_f1"])
+    assert difference["low"] <= difference["high"] and "paired redraws" in report
     assert (out / "f1.png").read_bytes()[:4] == b"\x89PNG" and (out / "pr_curves.png").stat().st_size > 1000
     errors = read_jsonl(out / "errors.jsonl")
     assert errors and all(set(e["gold"]) != set(e["model"]) or set(e["gold"]) != set(e["rules"]) for e in errors)

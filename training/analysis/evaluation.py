@@ -18,6 +18,7 @@ from training.inputs.gold import label_matrix, load_any_gold
 from training.model.inference import EventClassifier
 from training.errors import UserError
 from training.io_utils import atomic_write_json, atomic_write_text
+from training.analysis.bootstrap import difference_text, paired_bootstrap
 from training.analysis.disagreements import FILE_NAME as DISAGREEMENTS, disagreement_records, rules_answers, write_sorted
 from training.labels import LABELS
 from training.metrics import SCORE_COLUMNS, markdown_table, multilabel_scores, per_label_rows
@@ -98,6 +99,7 @@ def _report_markdown(results: dict, data_file: str, model_id: str, thresholds: d
         lines += [f"## {system}\n", markdown_table(SCORE_COLUMNS + ["ROC-AUC"], per_label_rows(r["per_label"], roc_auc=True))]
         lines.append(f"\nmacro F1 **{r['macro_f1']:.3f}**, micro F1 {r['micro_f1']:.3f}, subset accuracy "
                      f"{r['subset_accuracy']:.3f}, Hamming loss {r['hamming_loss']:.3f}\n")
+    lines.append(f"**model - rules**: {difference_text(results['model_vs_rules'])}\n")
     lines += ["![per-label F1](f1.png)\n", "![precision-recall](pr_curves.png)\n"]
     return "\n".join(lines)
 
@@ -127,6 +129,7 @@ def evaluate_model(model_dir: str, data_file: str, output_dir: str | None = None
     }
     for r in results.values():
         r["sentences"] = len(rows)
+    results["model_vs_rules"] = paired_bootstrap(gold, model_pred, rules_probs >= 0.5)
     thresholds = dict(zip(LABELS, map(float, clf.thresholds)))
     results["thresholds"] = thresholds
     results["data_file"] = str(data_file)
@@ -142,8 +145,9 @@ def evaluate_model(model_dir: str, data_file: str, output_dir: str | None = None
             _plots(tmp, results, gold, scores, clf.thresholds)
             _write_errors(tmp / "errors.jsonl", rows, gold, model_pred, rules_probs >= 0.5, scores, rules_probs)
             write_sorted(tmp / DISAGREEMENTS, disagreement_records(rows, scores, clf.thresholds, rules_probs, fired))
-        logger.info("model macro F1 %.3f, rules %.3f, baseline %.3f -> %s", results["model"]["macro_f1"],
-                    results["rules"]["macro_f1"], results["baseline"]["macro_f1"], output_dir)
+        logger.info("model macro F1 %.3f, rules %.3f (%s), baseline %.3f -> %s", results["model"]["macro_f1"],
+                    results["rules"]["macro_f1"], difference_text(results["model_vs_rules"]),
+                    results["baseline"]["macro_f1"], output_dir)
     return results
 
 
