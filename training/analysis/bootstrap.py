@@ -61,6 +61,6 @@ def paired_bootstrap(gold: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, r
 
 
 def difference_text(result: dict) -> str:
-    """One line for reports: "macro F1 +0.012 (95% interval -0.031 to +0.055; higher on 71% of 1000 redraws)"."""
-    return (f"macro F1 {result['difference']:+.3f} ({result['confidence']:.0%} interval {result['low']:+.3f} to "
-            f"{result['high']:+.3f}; higher on {result['share_a_better']:.0%} of {result['resamples']} paired redraws)")
+    """The difference for reports and logs: "+0.012, 95% interval -0.031 to +0.055, higher on 71% of 1000 paired redraws"."""
+    return (f"{result['difference']:+.3f}, {result['confidence']:.0%} interval {result['low']:+.3f} to "
+            f"{result['high']:+.3f}, higher on {result['share_a_better']:.0%} of {result['resamples']} paired redraws")

@@ -99,7 +99,7 @@ def _report_markdown(results: dict, data_file: str, model_id: str, thresholds: d
         lines += [f"## {system}\n", markdown_table(SCORE_COLUMNS + ["ROC-AUC"], per_label_rows(r["per_label"], roc_auc=True))]
         lines.append(f"\nmacro F1 **{r['macro_f1']:.3f}**, micro F1 {r['micro_f1']:.3f}, subset accuracy "
                      f"{r['subset_accuracy']:.3f}, Hamming loss {r['hamming_loss']:.3f}\n")
-    lines.append(f"**model - rules**: {difference_text(results['model_vs_rules'])}\n")
+    lines.append(f"**model - rules**, macro F1: {difference_text(results['model_vs_rules'])}\n")
     lines += ["![per-label F1](f1.png)\n", "![precision-recall](pr_curves.png)\n"]
     return "\n".join(lines)
 
@@ -145,7 +145,7 @@ def evaluate_model(model_dir: str, data_file: str, output_dir: str | None = None
             _plots(tmp, results, gold, scores, clf.thresholds)
             _write_errors(tmp / "errors.jsonl", rows, gold, model_pred, rules_probs >= 0.5, scores, rules_probs)
             write_sorted(tmp / DISAGREEMENTS, disagreement_records(rows, scores, clf.thresholds, rules_probs, fired))
-        logger.info("model macro F1 %.3f, rules %.3f (%s), baseline %.3f -> %s", results["model"]["macro_f1"],
+        logger.info("model macro F1 %.3f, rules %.3f (model - rules %s), baseline %.3f -> %s", results["model"]["macro_f1"],
                     results["rules"]["macro_f1"], difference_text(results["model_vs_rules"]),
                     results["baseline"]["macro_f1"], output_dir)
     return results
