@@ -155,6 +155,31 @@ def test_a_sports_word_with_a_second_sense_vetoes_only_outside_a_conflict(senten
     assert labels_of(sentence) == expected
 
 
+@pytest.mark.parametrize("sentence,expected", [
+    # Match reports from real sports news, where a cue word fired before these phrases were listed
+    ("وتقدمت البرتغال أولا عبر رونالدو من ضربة جزاء", set()),
+    ("وفي الدقيقة 40 انفرد المهاجم بالحارس ليحولها المدافع إلى ضربة زاوية", set()),
+    ("واعتمد تيتيباس على ضربات إرساله للفوز على جوكوفيتش", set()),
+    # ...while the same words in a conflict, and the attacks of "مهاجمة" (attacking), still count
+    ("وشنت الطائرات ضربة جوية على مواقع المسلحين في الدقيقة الأخيرة من الهدنة", {"attack"}),
+    ("وكانت المجموعة قد خططت لمهاجمة مساجد", {"attack"}),
+    ("قال مصدر مقرب من التحقيق إنه تم إفشال هجوم كان يستهدف ناديا ليليا", {"attack"}),
+])
+def test_football_set_pieces_are_sport_and_their_words_elsewhere_are_not(sentence, expected):
+    assert labels_of(sentence) == expected
+
+
+@pytest.mark.parametrize("sentence,expected", [
+    # "فجر" is the dawn as often as "فجّر" (blew up): undotted news text writes both alike
+    ("وشهدت عدة مدن تساقط أمطار غزيرة فجر الجمعة مع اقتراب الإعصار", set()),
+    ("وانطلقت طائرة بوينغ من بيونغ يانغ فجر الأحد متوجهة إلى بكين", set()),
+    ("وفجر انتحاري نفسه في سوق شعبي فجر الأربعاء", {"attack"}),
+    ("فجر مسلحون عبوة ناسفة قرب دورية للجيش فجر اليوم", {"attack"}),
+])
+def test_the_dawn_is_no_bombing(sentence, expected):
+    assert labels_of(sentence) == expected
+
+
 def test_ambiguous_cues_need_a_conflict():
     assert labels_of("خطف الفريق فوزا ثمينا في الوقت بدل الضائع") == set()
     assert labels_of("خطف مسلحون ثلاثة جنود من نقطة تفتيش") == {"attack"}

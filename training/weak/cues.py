@@ -1,6 +1,6 @@
 """The evidence a labeling function sees: a sentence's tokens and where each cue category matched.
 
-`Cues` derives what the rules share (affirmed kills, attacks that are no ceasefire or threat,
+`Cues` derives what the rules share (affirmed kills, attacks that are no ceasefire, threat or dawn,
 whether a conflict is in view...), each computed once per sentence on first use. The distances
 that make two cues one phrase are named here, each with the phrase it covers.
 """
@@ -88,9 +88,14 @@ class Cues:
         """Positions right after a threat or vow ("هدد باستهداف", "توعد بشن هجوم"): no act."""
         return {t + k for t in self.at("threat") for k in (1, 2, 3)}
 
+    @cached_property
+    def dawn(self) -> set[int]:
+        """Positions of "فجر" that name the dawn ("فجر الأربعاء"), not the verb "فجّر" (blew up)."""
+        return set(self.at("dawn"))
+
     def acts(self, category: str) -> list[int]:
-        """Positions of attack cues that are not part of a ceasefire phrase or a threat."""
-        return [i for i in self.at(category) if i not in self.ceasefire and i not in self.threatened]
+        """Positions of attack cues that are not part of a ceasefire phrase, a threat or a dawn."""
+        return [i for i in self.at(category) if i not in self.ceasefire and i not in self.threatened and i not in self.dawn]
 
     def affirmed(self, category: str) -> list[int]:
         """Positions of a category's cues that are not negated."""
