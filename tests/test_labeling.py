@@ -170,13 +170,19 @@ def test_football_set_pieces_are_sport_and_their_words_elsewhere_are_not(sentenc
 
 
 @pytest.mark.parametrize("sentence,expected", [
-    # "فجر" is the dawn as often as "فجّر" (blew up): undotted news text writes both alike
+    # "فجر" is the dawn as often as "فجّر" (blew up): news text without diacritics writes both alike
     ("وشهدت عدة مدن تساقط أمطار غزيرة فجر الجمعة مع اقتراب الإعصار", set()),
     ("وانطلقت طائرة بوينغ من بيونغ يانغ فجر الأحد متوجهة إلى بكين", set()),
     ("وفجر انتحاري نفسه في سوق شعبي فجر الأربعاء", {"attack"}),
     ("فجر مسلحون عبوة ناسفة قرب دورية للجيش فجر اليوم", {"attack"}),
+    ("شنت الولايات المتحدة وفرنسا وبريطانيا فجر السبت ضربات جوية على مواقع للنظام", {"attack"}),
+    ("وقالت الشرطة إن انتحاريين فجرا نفسيهما قرب مسجد", {"attack"}),  # "فجرا": they both blew up
+    # "الطعن" is a stabbing and a legal appeal
+    ("وبمقدور المدانين الطعن على الحكم أمام محكمة النقض", set()),
+    ("قال محامي القس إنه قدم طعنا لمحكمة تركية على الحكم", set()),
+    ("طعن رجل شرطيا بسكين أمام مركز للشرطة", {"attack"}),
 ])
-def test_the_dawn_is_no_bombing(sentence, expected):
+def test_a_cue_word_in_another_sense_is_no_attack(sentence, expected):
     assert labels_of(sentence) == expected
 
 

@@ -1,6 +1,6 @@
 """The evidence a labeling function sees: a sentence's tokens and where each cue category matched.
 
-`Cues` derives what the rules share (affirmed kills, attacks that are no ceasefire, threat or dawn,
+`Cues` derives what the rules share (affirmed kills, attacks that are no ceasefire, threat or other sense,
 whether a conflict is in view...), each computed once per sentence on first use. The distances
 that make two cues one phrase are named here, each with the phrase it covers.
 """
@@ -31,6 +31,7 @@ LOCAL_FORCE_SPAN = 2     # "القوات الكردية": the forces' own qualif
 FORCES_AFTER = 4         # "انسحاب جميع القوات الأمريكية": withdrawal, then the forces
 FORCES_BEFORE = 8        # "قوات التحالف ... بدأت في الانسحاب": the forces as subject, well before
 OTHER_WITHDRAWAL_SPAN = 4  # "الانسحاب من الاتفاق النووي": withdrawal from a deal, a race, a market
+OTHER_SENSE_SPAN = 2      # "فجر السبت"، "تقديم طعن": the cue is the first or second word of each phrase
 
 
 def within(first: Iterable[int], second: Iterable[int], low: int, high: int) -> bool:
@@ -89,13 +90,14 @@ class Cues:
         return {t + k for t in self.at("threat") for k in (1, 2, 3)}
 
     @cached_property
-    def dawn(self) -> set[int]:
-        """Positions of "فجر" that name the dawn ("فجر الأربعاء"), not the verb "فجّر" (blew up)."""
-        return set(self.at("dawn"))
+    def other_sense(self) -> set[int]:
+        """Positions inside a phrase where a cue word means something else: the dawn ("فجر
+        الأربعاء", not "فجّر" blew up), a legal appeal ("الطعن في الحكم", not a stabbing)."""
+        return {start + k for start in self.at("other_sense") for k in range(OTHER_SENSE_SPAN)}
 
     def acts(self, category: str) -> list[int]:
-        """Positions of attack cues that are not part of a ceasefire phrase, a threat or a dawn."""
-        return [i for i in self.at(category) if i not in self.ceasefire and i not in self.threatened and i not in self.dawn]
+        """Positions of attack cues that are not part of a ceasefire phrase, a threat or another sense."""
+        return [i for i in self.at(category) if i not in self.ceasefire and i not in self.threatened and i not in self.other_sense]
 
     def affirmed(self, category: str) -> list[int]:
         """Positions of a category's cues that are not negated."""
