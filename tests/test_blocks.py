@@ -81,3 +81,15 @@ def test_inputs_that_are_not_utf8_jsonl_come_parsed(tmp_path):
     blocks = list(article_blocks(path, "auto", 128))
     assert [type(b) for b in blocks] == [list]
     assert block_articles(path, 128) == list(iter_articles(path))
+
+
+@pytest.mark.parametrize("size", [1, 128])
+def test_gzip_files_joined_by_cat_read_as_one_corpus(tmp_path, size):
+    # The README joins corpora with `cat a.jsonl.gz b.jsonl.gz > both.jsonl.gz`: a gzip of several
+    # members, which must read as the two files' lines in order, on the blocks path and the other.
+    first = b"\n".join([row("هاجم مسلحون قاعدة", id="p1"), row("قتل ثلاثة جنود", id="p2")]) + b"\n"
+    second = b"\n".join([row("سجل اللاعب هدفا", id="s1"), row("فاز الفريق", id="s2")]) + b"\n"
+    path = tmp_path / "both.jsonl.gz"
+    path.write_bytes(gzip.compress(first) + gzip.compress(second))
+    assert [a.doc_id for a in iter_articles(path)] == ["p1", "p2", "s1", "s2"]
+    assert block_articles(path, size) == list(iter_articles(path))
