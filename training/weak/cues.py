@@ -97,7 +97,8 @@ class Cues:
 
     def acts(self, category: str) -> list[int]:
         """Positions of attack cues that are not part of a ceasefire phrase, a threat or another sense."""
-        return [i for i in self.at(category) if i not in self.ceasefire and i not in self.threatened and i not in self.other_sense]
+        return [i for i in self.at(category)
+                if i not in self.ceasefire and i not in self.threatened and i not in self.other_sense]
 
     def affirmed(self, category: str) -> list[int]:
         """Positions of a category's cues that are not negated."""
