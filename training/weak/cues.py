@@ -79,26 +79,20 @@ class Cues:
         negations = self.at("negation")
         return {w for w in self.at("casualty_noun") if within(negations, [w], 1, NEGATION_SPAN)}
 
-    @cached_property
-    def ceasefire(self) -> set[int]:
-        """Positions inside "وقف إطلاق النار", which names no attack."""
-        return {c + k for c in self.at("ceasefire") for k in range(4)}
+    def _covered(self, category: str, offsets: Iterable[int]) -> set[int]:
+        return {start + k for start in self.at(category) for k in offsets}
 
     @cached_property
-    def threatened(self) -> set[int]:
-        """Positions right after a threat or vow ("هدد باستهداف", "توعد بشن هجوم"): no act."""
-        return {t + k for t in self.at("threat") for k in (1, 2, 3)}
-
-    @cached_property
-    def other_sense(self) -> set[int]:
-        """Positions inside a phrase where a cue word means something else: the dawn ("فجر
-        الأربعاء", not "فجّر" blew up), a legal appeal ("الطعن في الحكم", not a stabbing)."""
-        return {start + k for start in self.at("other_sense") for k in range(OTHER_SENSE_SPAN)}
+    def no_act(self) -> set[int]:
+        """Positions where an attack cue names no act: inside "وقف إطلاق النار"; right after a
+        threat or vow ("هدد باستهداف", "توعد بشن هجوم"); inside a phrase where the cue word means
+        something else (the dawn "فجر الأربعاء", not "فجّر" blew up; the appeal "الطعن في الحكم")."""
+        return (self._covered("ceasefire", range(4)) | self._covered("threat", (1, 2, 3))
+                | self._covered("other_sense", range(OTHER_SENSE_SPAN)))
 
     def acts(self, category: str) -> list[int]:
         """Positions of attack cues that are not part of a ceasefire phrase, a threat or another sense."""
-        return [i for i in self.at(category)
-                if i not in self.ceasefire and i not in self.threatened and i not in self.other_sense]
+        return [i for i in self.at(category) if i not in self.no_act]
 
     def affirmed(self, category: str) -> list[int]:
         """Positions of a category's cues that are not negated."""
