@@ -27,6 +27,7 @@ from pathlib import Path
 
 from training.errors import InputError
 from training.io_utils import atomic_file, run_cli, setup_logging
+from training.outputs import check_not_an_input
 
 SECTIONS = ("culture", "economy", "internationalNews", "middleEast", "sport", "technology")
 FIELDS = {"id": "DOCNO", "source": "SRC", "category": "CAT", "title": "TITLE", "date": "TIME", "url": "URL", "text": "TEXT"}
@@ -86,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.heldout_every < 2:
         raise InputError("--heldout-every must be >= 2")
     for path in (args.output, args.heldout):
-        if path is not None and path.exists():
-            raise InputError(f"{path}: exists; choose another path (nothing was written)")
+        if path is not None:
+            check_not_an_input(path, [args.repo])  # the project's policy: never write into the clone
+            if path.exists():
+                raise InputError(f"{path}: exists; choose another path (nothing was written)")
     kept, held = convert(args.repo, sections, args.output, args.heldout, args.heldout_every)
     print(f"{kept} articles -> {args.output}" + (f"; {held} held out -> {args.heldout}" if args.heldout else ""))
     return 0

@@ -13,6 +13,7 @@ from training.analysis.alarm_rates import STRATA, estimate_alarms, stratum
 from training.errors import InputError
 from training.inputs.gold import load_corpus_gold, text_hash
 from training.io_utils import read_jsonl
+from training.labels import LABELS
 
 
 def write_jsonl(path, rows):
@@ -111,7 +112,7 @@ def test_the_offtopic_gold_files_census_the_flagged_strata(gold):
     assert len(by_stratum["neither"]) == 40 and all(r["labels"] == [] for r in by_stratum["neither"])
     assert all(by_stratum[s] for s in ("model_only", "rules_only", "both"))
     assert len({(r["id"], r["position"]) for r in refs}) == len(refs)
-    assert all(len(r["sha1"]) == 16 and set(r["labels"]) <= {"attack", "casualty", "withdrawal_talks"} for r in refs)
+    assert all(len(r["sha1"]) == 16 and set(r["labels"]) <= set(LABELS) for r in refs)
 
 
 @pytest.mark.parametrize("gold,corpus", sorted(OFFTOPIC_GOLD.items()))

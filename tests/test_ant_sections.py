@@ -66,4 +66,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     result = run_script("ant_sections.py", "--repo", repo, "--sections", "sport", "--output", tmp_path / "taken.jsonl.gz")
     assert result.returncode == 2 and "exists" in result.stderr
     assert (tmp_path / "taken.jsonl.gz").read_bytes() == b"mine"
+    inside = repo / "SkyNews" / "sport" / "out.jsonl.gz"  # into the clone it reads: refused
+    result = run_script("ant_sections.py", "--repo", repo, "--sections", "sport", "--output", inside)
+    assert result.returncode == 2 and "lies inside the input" in result.stderr and not inside.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ant", "taken.jsonl.gz"]  # no temp file left
