@@ -1,0 +1,110 @@
+"""Adapting a trained model to the user's own articles, and measuring it on articles it never saw.
+
+The offline model learns from ANT (2018 news). A user's articles from another period speak of
+the same events in words ANT never used: three of the four `withdrawal_talks` rules (the 2023-24
+talks on ending the coalition's mission, the advisory-only role, the forces' future) fire on
+0.0% of ANT's sentences, so a model trained on ANT alone cannot learn them (`withdrawal_talks`
+F1 0.10 on the seeds). Adaptation continues fine-tuning the trained model on the weak labels of
+the user's articles, mixed with a seeded sample of the corpus it was trained on ("replay"): the
+replay keeps what the base corpus taught (football "attacks" are no attacks), and gives the
+validation split enough positives to tune thresholds on.
+
+`adapt` writes one run folder: `corpus.jsonl` (the user's articles, then the replay sample,
+whose ids start with `replay/`), `data/` (build_dataset's folder) and `model/` (a standard
+model folder), with `adaptation.json` saying what went in. `cross_validate` leaves one article
+out at a time, adapts on the others, scores the left-out article's gold sentences with that
+fold's model, and pools the folds: every figure comes from a model that never saw the sentence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import random
+from pathlib import Path
+
+from training.config import Config, save_config
+from training.errors import UserError
+from training.inputs.corpus import Article, iter_articles
+from training.io_utils import atomic_file, atomic_write_json
+from training.outputs import check_output, output_folder
+
+logger = logging.getLogger(__name__)
+
+REPLAY_PREFIX = "replay/"   # doc ids of replayed articles: never mistaken for the user's own
+
+
+def replay_sample(path: str | Path, documents: int, seed: int) -> list[Article]:
+    """A seeded uniform sample of `documents` articles of a corpus, read once, streaming
+    (reservoir sampling: memory holds the sample, not the corpus). Fewer if it has fewer."""
+    rng = random.Random(seed)
+    sample: list[Article] = []
+    for n, article in enumerate(iter_articles(path)):
+        if n < documents:
+            sample.append(article)
+        elif (k := rng.randrange(n + 1)) < documents:
+            sample[k] = article
+    return sample
+
+
+def write_corpus(own: list[Article], replay: list[Article], path: Path) -> None:
+    """The adaptation corpus as JSONL (`id`, `text`): the user's articles, then the replay sample."""
+    with atomic_file(path) as fh:
+        for article in own:
+            fh.write(json.dumps({"id": article.doc_id, "text": article.text}, ensure_ascii=False) + "\n")
+        for article in replay:
+            fh.write(json.dumps({"id": REPLAY_PREFIX + article.doc_id, "text": article.text}, ensure_ascii=False) + "\n")
+
+
+def _adaptation_config(config: Config, card_gold: bool) -> Config:
+    """The config a fold trains with: no card gold evaluation where the card's gold file would be
+    scored by a model trained on some of its sentences."""
+    return config if card_gold else dataclasses.replace(config, card=dataclasses.replace(config.card, gold_file=""))
+
+
+def _adapt_into(folder: Path, config: Config, own: list[Article], replay: list[Article], workers: int) -> Path:
+    """Build and train one adaptation run inside `folder` (already created); returns the model folder."""
+    from training.data.dataset import build_dataset
+    from training.fit.trainer import train
+
+    write_corpus(own, replay, folder / "corpus.jsonl")
+    build_dataset(str(folder / "corpus.jsonl"), str(folder / "data"), config, workers=workers)
+    result = train(config, folder / "data", folder / "model")
+    if result.interrupted:
+        raise UserError(f"{folder}: adaptation interrupted; nothing was written (runs take minutes: start it again)")
+    return folder / "model"
+
+
+def _record(config: Config, own: list[Article], replay: list[Article], replay_path, left_out=()) -> dict:
+    return {"base_model": config.model.name_or_path, "articles": [a.doc_id for a in own],
+            "left_out": list(left_out), "replay": str(replay_path or ""), "replay_documents": len(replay),
+            "seed": config.training.seed}
+
+
+def _inputs(config: Config, articles, replay, gold=None) -> list:
+    return [articles, replay, gold, config.model.name_or_path, *config.data.test_gold_files]
+
+
+def _read_articles(articles: str | Path) -> list[Article]:
+    own = list(iter_articles(articles))
+    if not own:
+        raise UserError(f"{articles}: no articles to adapt to")
+    return own
+
+
+def adapt(config: Config, articles: str | Path, output: str | Path, replay: str | Path | None = None,
+          replay_documents: int = 400, overwrite: bool = False, workers: int = 1) -> Path:
+    """Fine-tune `config.model.name_or_path` (a trained model folder) further on the weak labels of
+    `articles` plus `replay_documents` articles sampled from `replay`; returns the model folder."""
+    inputs = _inputs(config, articles, replay)
+    check_output(output, "adapt", inputs, overwrite)
+    own = _read_articles(articles)
+    sample = replay_sample(replay, replay_documents, config.training.seed) if replay else []
+    with output_folder(output, "adapt", inputs, overwrite) as tmp:
+        save_config(config, tmp / "adapt_config.yaml")
+        atomic_write_json(tmp / "adaptation.json", _record(config, own, sample, replay))
+        _adapt_into(tmp, config, own, sample, workers)
+    logger.info("adapted %s to %d articles (+%d replayed): model in %s", config.model.name_or_path, len(own),
+                len(sample), Path(output) / "model")
+    return Path(output) / "model"
