@@ -11,9 +11,8 @@ validation split enough positives to tune thresholds on.
 
 `adapt` writes one run folder: `corpus.jsonl` (the user's articles, then the replay sample,
 whose ids start with `replay/`), `data/` (build_dataset's folder) and `model/` (a standard
-model folder), with `adaptation.json` saying what went in. `cross_validate` leaves one article
-out at a time, adapts on the others, scores the left-out article's gold sentences with that
-fold's model, and pools the folds: every figure comes from a model that never saw the sentence.
+model folder), with `adaptation.json` saying what went in. `training.fit.crossval` measures it:
+one article left out at a time, every figure from a model that never saw the sentence.
 """
 
 from __future__ import annotations
@@ -57,13 +56,13 @@ def write_corpus(own: list[Article], replay: list[Article], path: Path) -> None:
             fh.write(json.dumps({"id": REPLAY_PREFIX + article.doc_id, "text": article.text}, ensure_ascii=False) + "\n")
 
 
-def _adaptation_config(config: Config, card_gold: bool) -> Config:
-    """The config a fold trains with: no card gold evaluation where the card's gold file would be
-    scored by a model trained on some of its sentences."""
-    return config if card_gold else dataclasses.replace(config, card=dataclasses.replace(config.card, gold_file=""))
+def without_card_gold(config: Config) -> Config:
+    """`config` with no card gold evaluation: for a fold model, which has trained on some of the
+    card's gold sentences (the seeds) and is never published."""
+    return dataclasses.replace(config, card=dataclasses.replace(config.card, gold_file=""))
 
 
-def _adapt_into(folder: Path, config: Config, own: list[Article], replay: list[Article], workers: int) -> Path:
+def adapt_into(folder: Path, config: Config, own: list[Article], replay: list[Article], workers: int) -> Path:
     """Build and train one adaptation run inside `folder` (already created); returns the model folder."""
     from training.data.dataset import build_dataset
     from training.fit.trainer import train
@@ -76,17 +75,20 @@ def _adapt_into(folder: Path, config: Config, own: list[Article], replay: list[A
     return folder / "model"
 
 
-def _record(config: Config, own: list[Article], replay: list[Article], replay_path, left_out=()) -> dict:
+def adaptation_record(config: Config, own: list[Article], replay: list[Article], replay_path, left_out=()) -> dict:
+    """What went into an adaptation run (adaptation.json, and crossval.json's `record`)."""
     return {"base_model": config.model.name_or_path, "articles": [a.doc_id for a in own],
             "left_out": list(left_out), "replay": str(replay_path or ""), "replay_documents": len(replay),
             "seed": config.training.seed}
 
 
-def _inputs(config: Config, articles, replay, gold=None) -> list:
+def adaptation_inputs(config: Config, articles, replay, gold=None) -> list:
+    """Every path an adaptation run reads: its output may be none of them, nor inside one."""
     return [articles, replay, gold, config.model.name_or_path, *config.data.test_gold_files]
 
 
-def _read_articles(articles: str | Path) -> list[Article]:
+def read_articles(articles: str | Path) -> list[Article]:
+    """The user's articles, all in memory (a few hundred; the replay corpus is the large input)."""
     own = list(iter_articles(articles))
     if not own:
         raise UserError(f"{articles}: no articles to adapt to")
@@ -97,14 +99,14 @@ def adapt(config: Config, articles: str | Path, output: str | Path, replay: str 
           replay_documents: int = 400, overwrite: bool = False, workers: int = 1) -> Path:
     """Fine-tune `config.model.name_or_path` (a trained model folder) further on the weak labels of
     `articles` plus `replay_documents` articles sampled from `replay`; returns the model folder."""
-    inputs = _inputs(config, articles, replay)
+    inputs = adaptation_inputs(config, articles, replay)
     check_output(output, "adapt", inputs, overwrite)
-    own = _read_articles(articles)
+    own = read_articles(articles)
     sample = replay_sample(replay, replay_documents, config.training.seed) if replay else []
     with output_folder(output, "adapt", inputs, overwrite) as tmp:
         save_config(config, tmp / "adapt_config.yaml")
-        atomic_write_json(tmp / "adaptation.json", _record(config, own, sample, replay))
-        _adapt_into(tmp, config, own, sample, workers)
+        atomic_write_json(tmp / "adaptation.json", adaptation_record(config, own, sample, replay))
+        adapt_into(tmp, config, own, sample, workers)
     logger.info("adapted %s to %d articles (+%d replayed): model in %s", config.model.name_or_path, len(own),
                 len(sample), Path(output) / "model")
     return Path(output) / "model"

@@ -26,7 +26,8 @@ from training.analysis.bootstrap import difference_text, paired_bootstrap
 from training.analysis.disagreements import rules_answers
 from training.config import Config, save_config
 from training.errors import UserError
-from training.fit.adaptation import _adapt_into, _adaptation_config, _inputs, _read_articles, _record, replay_sample
+from training.fit.adaptation import (adapt_into, adaptation_inputs, adaptation_record, read_articles, replay_sample,
+                                     without_card_gold)
 from training.inputs.gold import label_matrix, load_gold
 from training.io_utils import atomic_file, atomic_write_json, atomic_write_text
 from training.labels import LABELS
@@ -64,8 +65,8 @@ def _fold_scores(folder: Path, config: Config, own, replay, doc: str, rows: list
     with atomic_file(held_out) as fh:
         fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     data = dataclasses.replace(config.data, test_gold_files=[*config.data.test_gold_files, str(held_out)])
-    fold_config = _adaptation_config(dataclasses.replace(config, data=data), card_gold=False)
-    model_dir = _adapt_into(folder, fold_config, [a for a in own if a.doc_id != doc], replay, workers)
+    fold_config = without_card_gold(dataclasses.replace(config, data=data))
+    model_dir = adapt_into(folder, fold_config, [a for a in own if a.doc_id != doc], replay, workers)
     clf = EventClassifier.from_pretrained(str(model_dir))
     scores, _ = clf.predict_scores([r["text"] for r in rows])
     return scores, scores >= clf.thresholds, dict(zip(LABELS, map(float, clf.thresholds)))
@@ -84,10 +85,10 @@ def cross_validate(config: Config, articles: str | Path, gold_file: str | Path, 
                    workers: int = 1) -> dict:
     """Leave-one-article-out adaptation of `config.model.name_or_path`, scored on `gold_file`
     (see module docstring); returns the pooled results."""
-    inputs = _inputs(config, articles, replay, gold_file)
+    inputs = adaptation_inputs(config, articles, replay, gold_file)
     check_output(output, "adapt_crossval", inputs, overwrite)
     rows = load_gold(gold_file)
-    own = _read_articles(articles)
+    own = read_articles(articles)
     folds = gold_by_article(rows, gold_file, {a.doc_id for a in own})
     sample = replay_sample(replay, replay_documents, config.training.seed) if replay else []
     gold = label_matrix(rows).astype(bool)
@@ -104,7 +105,7 @@ def cross_validate(config: Config, articles: str | Path, gold_file: str | Path, 
         texts = [r["text"] for r in rows]
         answers = {"adapted": pred, "base": _base_answers(config, texts), "rules": rules_answers(texts)[0] >= 0.5}
         results = _results(gold, scores, answers, fold_records)
-        results["record"] = _record(config, own, sample, replay, left_out=list(folds))
+        results["record"] = adaptation_record(config, own, sample, replay, left_out=list(folds))
         atomic_write_json(tmp / "crossval.json", results)
         atomic_write_text(tmp / "report.md", report_markdown(results, str(gold_file)))
         _write_predictions(tmp / "predictions.jsonl", rows, folds, gold, scores, answers)
