@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", required=True, help="your articles: a folder, .jsonl or .csv, as build_dataset reads")
     parser.add_argument("--output", required=True, help="run folder to write (atomically)")
     parser.add_argument("--replay", default=None, help="the corpus the model was trained on, to sample articles from (default: none)")
-    parser.add_argument("--replay-documents", type=int, default=400, help="articles to sample from --replay (default 400)")
+    parser.add_argument("--replay-documents", type=int, default=2000, help="articles to sample from --replay (default 2000)")
     parser.add_argument("--leave-one-out", metavar="GOLD", default=None, help="gold JSONL with doc_id: cross-validate by article instead of writing one model")
     parser.add_argument("--workers", type=int, default=1, help="processes that split and label (default 1)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it is an earlier output of this command (only once the new one is complete)")

@@ -108,3 +108,19 @@ def test_leave_one_out_gold_without_articles_is_one_error(chain, tmp_path):
                         "--output", tmp_path / "cv", f"--model.name_or_path={chain['model']}")
     assert_one_line_error(result, "gold.jsonl", "no doc_id")
     assert not (tmp_path / "cv").exists()
+
+
+def test_keep_base_thresholds_carries_the_base_models_thresholds(chain, tmp_path):
+    base = json.loads((chain["model"] / "config.json").read_text("utf-8"))["thresholds"]
+    out = tmp_path / "kept"
+    result = run_script("train.py", "--config", TINY, "--data", chain["data"], "--output", out,
+                        f"--model.name_or_path={chain['model']}", "--training.keep_base_thresholds=true",
+                        "--training.max_steps=2", "--card.gold_file=")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((out / "config.json").read_text("utf-8"))["thresholds"] == base
+    assert json.loads((out / "metrics.json").read_text("utf-8"))["thresholds_tuned_on"] == "base model"
+    # A base with no thresholds (an encoder, or the tiny config's fresh model) fails before training.
+    fresh = run_script("train.py", "--config", TINY, "--data", chain["data"], "--output", tmp_path / "fresh",
+                       "--training.keep_base_thresholds=true")
+    assert_one_line_error(fresh, "tiny", "no tuned thresholds")
+    assert not (tmp_path / "fresh").exists()

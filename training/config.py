@@ -110,6 +110,8 @@ class TrainingConfig(OptimizerConfig):
     oversample_min_positives: int = 0  # repeat a rare label's training positives until it has this many (0 = off)
     threshold_file: str = ""           # hand-labelled JSONL on which to tune the decision thresholds instead of
                                        # the weak validation labels ("" = validation); not a file you test on
+    keep_base_thresholds: bool = False # keep the thresholds of model.name_or_path (a model train.py wrote, as in
+                                       # adaptation) instead of tuning them on a validation split of a few hundred articles
     early_stopping_patience: int = 2   # epochs without validation macro-F1 gain before stopping
     group_by_length: bool = True       # batch sentences of similar length (less padding)
     dataloader_num_workers: int = 0    # background workers for batching
@@ -125,6 +127,8 @@ class TrainingConfig(OptimizerConfig):
         require(not self.threshold_file or Path(self.threshold_file).is_file(),
                 f"training.threshold_file: no such file {self.threshold_file!r}")
         require(self.early_stopping_patience >= 0, "training.early_stopping_patience must be >= 0")
+        require(not (self.keep_base_thresholds and self.threshold_file),
+                "training.keep_base_thresholds and training.threshold_file both choose the thresholds: set one")
 
 
 @dataclass

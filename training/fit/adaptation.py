@@ -96,7 +96,7 @@ def read_articles(articles: str | Path) -> list[Article]:
 
 
 def adapt(config: Config, articles: str | Path, output: str | Path, replay: str | Path | None = None,
-          replay_documents: int = 400, overwrite: bool = False, workers: int = 1) -> Path:
+          replay_documents: int = 2000, overwrite: bool = False, workers: int = 1) -> Path:
     """Fine-tune `config.model.name_or_path` (a trained model folder) further on the weak labels of
     `articles` plus `replay_documents` articles sampled from `replay`; returns the model folder."""
     inputs = adaptation_inputs(config, articles, replay)

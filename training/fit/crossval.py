@@ -81,7 +81,7 @@ def _base_answers(config: Config, texts: list[str]) -> np.ndarray:
 
 
 def cross_validate(config: Config, articles: str | Path, gold_file: str | Path, output: str | Path,
-                   replay: str | Path | None = None, replay_documents: int = 400, overwrite: bool = False,
+                   replay: str | Path | None = None, replay_documents: int = 2000, overwrite: bool = False,
                    workers: int = 1) -> dict:
     """Leave-one-article-out adaptation of `config.model.name_or_path`, scored on `gold_file`
     (see module docstring); returns the pooled results."""

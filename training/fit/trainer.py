@@ -207,6 +207,8 @@ def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: b
     data = load_training_data(data_dir)  # all data checks happen before any model is loaded
     if config.training.threshold_file:
         data["thresholds"] = _threshold_split(config.training.threshold_file)
+    if config.training.keep_base_thresholds:
+        base_thresholds(config.model.name_or_path)  # a base without thresholds must fail before the run
     if config.card.gold_file and Path(config.card.gold_file).is_file():
         load_any_gold(config.card.gold_file)  # read again at the end; a bad file must fail before the run, not after
     if resume and not last_checkpoint(run_dir):
@@ -275,6 +277,16 @@ def _evaluate_on_gold(model_dir: Path, gold_file: str) -> None:
                 results["rules"]["macro_f1"])
 
 
+def base_thresholds(name_or_path: str) -> dict[str, float]:
+    """The tuned thresholds of a model folder train.py wrote (for `training.keep_base_thresholds`)."""
+    path = Path(name_or_path) / "config.json"
+    thresholds = json.loads(path.read_text("utf-8")).get("thresholds") if path.is_file() else None
+    if not isinstance(thresholds, dict) or set(thresholds) != set(LABELS):
+        raise UserError(f"{name_or_path}: no tuned thresholds for {list(LABELS)} in its config.json (not a model "
+                        f"train.py wrote); unset training.keep_base_thresholds to tune them on validation")
+    return {label: float(thresholds[label]) for label in LABELS}
+
+
 def _threshold_split(path: str):
     """The hand-labelled sentences of `training.threshold_file` as a split, tokenized with the others."""
     from datasets import Dataset
@@ -289,7 +301,10 @@ def _finish(trainer, splits, config: Config, model_dir: Path, data_dir, output, 
     """Tune thresholds, measure, and write the model folder atomically (main process only)."""
     val_gold, val_scores = _scores(trainer, splits["validation"])
     tuning = config.training.threshold_file
-    thresholds = tune_thresholds(*(_scores(trainer, splits["thresholds"]) if tuning else (val_gold, val_scores)))
+    if config.training.keep_base_thresholds:
+        tuning, thresholds = "base model", base_thresholds(config.model.name_or_path)
+    else:
+        thresholds = tune_thresholds(*(_scores(trainer, splits["thresholds"]) if tuning else (val_gold, val_scores)))
     trainer.model.config.thresholds = thresholds
     metrics = {"train_loss": output.training_loss, "global_step": trainer.state.global_step,
                "best_checkpoint": Path(trainer.state.best_model_checkpoint or "").name,
