@@ -124,3 +124,9 @@ def test_keep_base_thresholds_carries_the_base_models_thresholds(chain, tmp_path
                        "--training.keep_base_thresholds=true")
     assert_one_line_error(fresh, "tiny", "no tuned thresholds")
     assert not (tmp_path / "fresh").exists()
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "config.json").write_text("{", "utf-8")
+    broken = run_script("train.py", "--config", TINY, "--data", chain["data"], "--output", tmp_path / "broken",
+                        f"--model.name_or_path={damaged}", "--training.keep_base_thresholds=true")
+    assert_one_line_error(broken, "config.json", "not readable JSON")

@@ -49,11 +49,9 @@ def replay_sample(path: str | Path, documents: int, seed: int) -> list[Article]:
 
 def write_corpus(own: list[Article], replay: list[Article], path: Path) -> None:
     """The adaptation corpus as JSONL (`id`, `text`): the user's articles, then the replay sample."""
+    rows = [(a.doc_id, a.text) for a in own] + [(REPLAY_PREFIX + a.doc_id, a.text) for a in replay]
     with atomic_file(path) as fh:
-        for article in own:
-            fh.write(json.dumps({"id": article.doc_id, "text": article.text}, ensure_ascii=False) + "\n")
-        for article in replay:
-            fh.write(json.dumps({"id": REPLAY_PREFIX + article.doc_id, "text": article.text}, ensure_ascii=False) + "\n")
+        fh.writelines(json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n" for doc_id, text in rows)
 
 
 def without_card_gold(config: Config) -> Config:

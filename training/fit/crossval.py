@@ -58,8 +58,6 @@ def gold_by_article(rows: list[dict], gold_file, article_ids: set[str]) -> dict[
 
 def _fold_scores(folder: Path, config: Config, own, replay, doc: str, rows: list[dict], workers: int):
     """Adapt without `doc` (and without its gold sentences), then score its gold sentences."""
-    from training.model.inference import EventClassifier
-
     folder.mkdir(parents=True)
     held_out = folder / "left_out_gold.jsonl"
     with atomic_file(held_out) as fh:
@@ -67,17 +65,16 @@ def _fold_scores(folder: Path, config: Config, own, replay, doc: str, rows: list
     data = dataclasses.replace(config.data, test_gold_files=[*config.data.test_gold_files, str(held_out)])
     fold_config = without_card_gold(dataclasses.replace(config, data=data))
     model_dir = adapt_into(folder, fold_config, [a for a in own if a.doc_id != doc], replay, workers)
-    clf = EventClassifier.from_pretrained(str(model_dir))
-    scores, _ = clf.predict_scores([r["text"] for r in rows])
-    return scores, scores >= clf.thresholds, dict(zip(LABELS, map(float, clf.thresholds)))
+    return model_answers(str(model_dir), [r["text"] for r in rows])
 
 
-def _base_answers(config: Config, texts: list[str]) -> np.ndarray:
+def model_answers(model: str, texts: list[str]) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """A model's scores on `texts`, its labels at its own thresholds, and those thresholds."""
     from training.model.inference import EventClassifier
 
-    clf = EventClassifier.from_pretrained(config.model.name_or_path)
+    clf = EventClassifier.from_pretrained(model)
     scores, _ = clf.predict_scores(texts)
-    return scores >= clf.thresholds
+    return scores, scores >= clf.thresholds, dict(zip(LABELS, map(float, clf.thresholds)))
 
 
 def cross_validate(config: Config, articles: str | Path, gold_file: str | Path, output: str | Path,
@@ -103,7 +100,8 @@ def cross_validate(config: Config, articles: str | Path, gold_file: str | Path, 
                                                                   fold_rows, workers)
             fold_records.append({"fold": k, "left_out": doc, "sentences": len(index), "thresholds": thresholds})
         texts = [r["text"] for r in rows]
-        answers = {"adapted": pred, "base": _base_answers(config, texts), "rules": rules_answers(texts)[0] >= 0.5}
+        answers = {"adapted": pred, "base": model_answers(config.model.name_or_path, texts)[1],
+                   "rules": rules_answers(texts)[0] >= 0.5}
         results = _results(gold, scores, answers, fold_records)
         results["record"] = adaptation_record(config, own, sample, replay, left_out=list(folds))
         atomic_write_json(tmp / "crossval.json", results)

@@ -24,6 +24,7 @@ from training.errors import UserError
 from training.io_utils import atomic_write_json, first_line
 from training.inputs.gold import label_matrix, load_any_gold
 from training.labels import LABELS
+from training.model.model_folder import check_labels_and_thresholds, read_model_config
 from training.model.modeling import Preprocessor, create_model
 from training.metrics import multilabel_scores
 from training.outputs import check_not_an_input, check_output, output_folder
@@ -279,11 +280,13 @@ def _evaluate_on_gold(model_dir: Path, gold_file: str) -> None:
 
 def base_thresholds(name_or_path: str) -> dict[str, float]:
     """The tuned thresholds of a model folder train.py wrote (for `training.keep_base_thresholds`)."""
-    path = Path(name_or_path) / "config.json"
-    thresholds = json.loads(path.read_text("utf-8")).get("thresholds") if path.is_file() else None
+    folder = Path(name_or_path)
+    config = read_model_config(folder) if (folder / "config.json").is_file() else {}
+    thresholds = config.get("thresholds")
     if not isinstance(thresholds, dict) or set(thresholds) != set(LABELS):
         raise UserError(f"{name_or_path}: no tuned thresholds for {list(LABELS)} in its config.json (not a model "
                         f"train.py wrote); unset training.keep_base_thresholds to tune them on validation")
+    check_labels_and_thresholds(config, folder / "config.json")
     return {label: float(thresholds[label]) for label in LABELS}
 
 
