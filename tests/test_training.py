@@ -19,7 +19,8 @@ from training.inputs.gold import label_matrix, load_gold
 from training.labels import LABELS
 from training.metrics import multilabel_scores
 from training.model.inference import EventClassifier
-from training.fit.trainer import multilabel_loss, oversampled_indices, positive_weights, train, tune_thresholds
+from training.fit.sampling import kept_cueless_indices, oversampled_indices, positive_weights
+from training.fit.trainer import multilabel_loss, train, tune_thresholds
 
 TINY = ROOT / "configs" / "tiny.yaml"
 
@@ -91,9 +92,56 @@ def test_oversampling_repeats_only_the_rare_labels_positives():
     assert oversampled_indices(vectors, min_positives=2, seed=0).tolist() == list(range(10))
 
 
+def test_cueless_sampling_keeps_every_cue_sentence_and_a_seeded_share_of_the_rest():
+    # rows 0-1: a cue and a weak positive; 2: a cue (a veto), negative; 3: cueless but hand-labelled
+    # positive; 4-13: cueless negatives, the only rows that may be dropped
+    cueless = np.array([False, False, False] + [True] * 11)
+    vectors = np.zeros((14, 3))
+    vectors[[0, 1], 0] = 1
+    vectors[3, 1] = 1
+    indices = kept_cueless_indices(cueless, vectors, fraction=0.3, seed=0)
+    assert {0, 1, 2, 3} <= set(indices.tolist())
+    assert len(indices) == 4 + 3 and indices.tolist() == sorted(indices.tolist())
+    assert kept_cueless_indices(cueless, vectors, fraction=0.3, seed=0).tolist() == indices.tolist()
+    drawn = {tuple(kept_cueless_indices(cueless, vectors, 0.3, seed).tolist()) for seed in range(20)}
+    assert len(drawn) > 1  # another seed draws other cueless rows
+    assert kept_cueless_indices(cueless, vectors, fraction=1.0, seed=0).tolist() == list(range(14))
+    assert len(kept_cueless_indices(cueless, vectors, fraction=0.01, seed=0)) == 4 + 1  # one plain negative stays
+
+
+def test_cueless_rows_are_the_sentences_no_rule_votes_on():
+    from training.fit.sampling import cueless_rows
+
+    sentences = ["قتل ثلاثة جنود في هجوم على قاعدة عسكرية",        # attack and casualty cues
+                 "شن الفريق هجوما كاسحا على مرمى المنافس في المباراة",  # an attack cue the sports veto answers
+                 "ارتفعت أسعار الذهب في الأسواق العالمية اليوم"]      # no cue of any rule
+    assert cueless_rows(sentences).tolist() == [False, False, True]
+
+
+def test_training_with_cueless_sampling_trains_on_fewer_sentences(chain, tmp_path, caplog):
+    import re
+
+    from datasets import load_from_disk
+
+    config = load_config(TINY, ["--training.max_steps=2", "--card.gold_file=", "--training.cueless_fraction=0.5"])
+    with caplog.at_level("INFO", logger="training.fit.sampling"):
+        train(config, chain["data"], tmp_path / "m")
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("cueless negatives"))
+    kept, cueless, remain, total = map(int, re.search(r"kept (\d+) of (\d+) .*; (\d+) of (\d+) training", line).groups())
+    assert total == len(load_from_disk(str(chain["data"] / "dataset"))["train"])
+    assert 0 < kept < cueless and remain == total - (cueless - kept)
+    assert "cueless_fraction: 0.5" in (tmp_path / "m" / "training_config.yaml").read_text()
+
+
+def test_cueless_fraction_outside_0_1_is_a_config_error():
+    for value in ("0", "1.5"):
+        with pytest.raises(ConfigError, match="cueless_fraction"):
+            load_config(TINY, [f"--training.cueless_fraction={value}"])
+
+
 def test_training_with_oversampling_sees_more_rare_positives(chain, tmp_path, caplog):
     config = load_config(TINY, ["--training.max_steps=2", "--card.gold_file=", "--training.oversample_min_positives=500"])
-    with caplog.at_level("INFO", logger="training.fit.trainer"):
+    with caplog.at_level("INFO", logger="training.fit.sampling"):
         train(config, chain["data"], tmp_path / "m")
     line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("oversampling"))
     assert all(int(pair.split(" -> ")[1]) >= 500 for pair in line.split(": ", 1)[1].split(", "))

@@ -108,6 +108,8 @@ class TrainingConfig(OptimizerConfig):
     pos_weight: str = "auto"           # BCE positive weight per label: auto (neg/pos, capped) | none
     max_pos_weight: float = 10.0       # cap on the automatic positive weight
     oversample_min_positives: int = 0  # repeat a rare label's training positives until it has this many (0 = off)
+    cueless_fraction: float = 1.0      # share of the training sentences no rule voted on (cueless negatives) kept,
+                                       # seeded; the rest are dropped so cue sentences weigh more (1 = keep all)
     threshold_file: str = ""           # hand-labelled JSONL on which to tune the decision thresholds instead of
                                        # the weak validation labels ("" = validation); not a file you test on
     keep_base_thresholds: bool = False # keep the thresholds of model.name_or_path (a model train.py wrote, as in
@@ -122,6 +124,7 @@ class TrainingConfig(OptimizerConfig):
         require(self.pos_weight in ("auto", "none"), "training.pos_weight must be 'auto' or 'none'")
         require(self.max_pos_weight >= 1, "training.max_pos_weight must be >= 1")
         require(self.oversample_min_positives >= 0, "training.oversample_min_positives must be >= 0")
+        require(0 < self.cueless_fraction <= 1, "training.cueless_fraction must be in (0, 1]")
         require(self.soft_targets or not self.confidence_weighting,
                 "training.confidence_weighting weighs soft targets by their certainty; it needs training.soft_targets=true")
         require(not self.threshold_file or Path(self.threshold_file).is_file(),

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from training.fit.callbacks import check_finite, finite_loss_callback, interrupt_callback, last_checkpoint, training_arguments
+from training.fit.sampling import drop_cueless, oversample, positive_weights
 from training.config import Config, save_config
 from training.errors import UserError
 from training.io_utils import atomic_write_json, first_line
@@ -68,30 +69,6 @@ def load_training_data(data_dir: str | Path):
     return data
 
 
-def positive_weights(vectors: np.ndarray, cap: float) -> np.ndarray:
-    """neg/pos per label, capped; 1 for labels with no positives."""
-    pos = vectors.sum(axis=0)
-    neg = len(vectors) - pos
-    return np.where(pos > 0, np.minimum(neg / np.maximum(pos, 1), cap), 1.0)
-
-
-def oversampled_indices(vectors: np.ndarray, min_positives: int, seed: int) -> np.ndarray:
-    """Row indices of the training split with each rare label's positives repeated until the label
-    has `min_positives` (whole repeats, then a seeded sample for the remainder). A label with no
-    positives, or with enough, adds nothing. Rows stay in order; the Trainer shuffles them."""
-    rng = np.random.default_rng(seed)
-    extra = []
-    for k in range(vectors.shape[1]):
-        positives = np.flatnonzero(vectors[:, k] >= 0.5)
-        missing = min_positives - len(positives)
-        if len(positives) == 0 or missing <= 0:
-            continue
-        repeats, remainder = divmod(missing, len(positives))
-        extra.append(np.tile(positives, repeats))
-        extra.append(np.sort(rng.choice(positives, size=remainder, replace=False)))
-    return np.sort(np.concatenate([np.arange(len(vectors)), *extra])) if extra else np.arange(len(vectors))
-
-
 def tune_thresholds(gold: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     """Per label, the threshold in 0.05..0.95 with the best validation F1 (ties: closest to 0.5).
 
@@ -112,16 +89,6 @@ def tune_thresholds(gold: np.ndarray, scores: np.ndarray) -> dict[str, float]:
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-logits))
-
-
-def _oversample(train_split, min_positives: int, seed: int):
-    vectors = np.array(train_split["label_vector"])
-    indices = oversampled_indices(vectors, min_positives, seed)
-    before, after = vectors.sum(axis=0), vectors[indices].sum(axis=0)
-    train_split = train_split.select(indices)
-    logger.info("oversampling to %d positives per label: %s", min_positives,
-                ", ".join(f"{label} {int(b)} -> {int(a)}" for label, b, a in zip(LABELS, before, after)))
-    return train_split
 
 
 def _tokenize(data, tokenizer, preprocess: Preprocessor, max_length: int, soft: bool):
@@ -215,8 +182,11 @@ def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: b
     if resume and not last_checkpoint(run_dir):
         raise UserError(f"{run_dir}: no checkpoint to resume from; start without --resume")
     set_seed(config.training.seed)
+    if config.training.cueless_fraction < 1:
+        data["train"] = drop_cueless(data["train"], config.training.cueless_fraction, config.training.seed,
+                                     config.data.lexicon)
     if config.training.oversample_min_positives:
-        data["train"] = _oversample(data["train"], config.training.oversample_min_positives, config.training.seed)
+        data["train"] = oversample(data["train"], config.training.oversample_min_positives, config.training.seed)
     preprocess = Preprocessor.from_config(config.model)
     model, tokenizer = create_model(config.model, preprocess(data["train"]["text"]), config.training.seed)
     _check_preprocessing(model.config, preprocess, config.model.name_or_path)
