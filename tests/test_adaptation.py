@@ -110,6 +110,16 @@ def test_leave_one_out_gold_without_articles_is_one_error(chain, tmp_path):
     assert not (tmp_path / "cv").exists()
 
 
+def test_leave_one_out_with_corpus_reference_gold_says_what_it_needs(chain, tmp_path):
+    reference = {"id": "AL-internationalNews-1-20180219", "position": 0, "sha1": "0123456789abcdef", "labels": []}
+    gold = tmp_path / "news.jsonl"
+    gold.write_text(json.dumps(reference) + "\n", "utf-8")
+    result = run_script("adapt.py", "--config", TINY, "--input", SEEDS, "--leave-one-out", gold,
+                        "--output", tmp_path / "cv", f"--model.name_or_path={chain['model']}")
+    assert_one_line_error(result, "news.jsonl", "text and doc_id")
+    assert not (tmp_path / "cv").exists()
+
+
 def test_keep_base_thresholds_carries_the_base_models_thresholds(chain, tmp_path):
     base = json.loads((chain["model"] / "config.json").read_text("utf-8"))["thresholds"]
     out = tmp_path / "kept"

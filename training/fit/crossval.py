@@ -28,8 +28,8 @@ from training.config import Config, save_config
 from training.errors import UserError
 from training.fit.adaptation import (adapt_into, adaptation_inputs, adaptation_record, read_articles, replay_sample,
                                      without_card_gold)
-from training.inputs.gold import label_matrix, load_gold
-from training.io_utils import atomic_file, atomic_write_json, atomic_write_text
+from training.inputs.gold import check_gold_rows, label_matrix
+from training.io_utils import atomic_file, atomic_write_json, atomic_write_text, read_jsonl
 from training.labels import LABELS
 from training.metrics import markdown_table, multilabel_scores
 from training.outputs import check_output, output_folder
@@ -37,6 +37,16 @@ from training.outputs import check_output, output_folder
 logger = logging.getLogger(__name__)
 
 SYSTEMS = ("adapted", "base", "rules")   # the adapted fold models, the model before adaptation, the rules
+
+
+def sentence_gold(gold_file) -> list[dict]:
+    """The rows of a sentence gold file; a corpus-reference file (seeds/gold_news.jsonl) is refused
+    with what is needed instead: its sentences are not from the input articles."""
+    rows = read_jsonl(gold_file)
+    if rows and "text" not in rows[0] and "sha1" in rows[0]:
+        raise UserError(f"{gold_file}: names corpus sentences by article id and hash; leave-one-article-out needs "
+                        f"sentence gold of the input articles, with text and doc_id (as seeds/gold.jsonl)")
+    return check_gold_rows(rows, gold_file)
 
 
 def gold_by_article(rows: list[dict], gold_file, article_ids: set[str]) -> dict[str, list[int]]:
@@ -84,7 +94,7 @@ def cross_validate(config: Config, articles: str | Path, gold_file: str | Path, 
     (see module docstring); returns the pooled results."""
     inputs = adaptation_inputs(config, articles, replay, gold_file)
     check_output(output, "adapt_crossval", inputs, overwrite)
-    rows = load_gold(gold_file)
+    rows = sentence_gold(gold_file)
     own = read_articles(articles)
     folds = gold_by_article(rows, gold_file, {a.doc_id for a in own})
     sample = replay_sample(replay, replay_documents, config.training.seed) if replay else []
