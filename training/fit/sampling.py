@@ -68,11 +68,17 @@ def cueless_rows(texts: list[str], lexicon: str = "") -> np.ndarray:
     return (votes == -1).all(axis=1)
 
 
+def cueless_negatives(cueless: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """The rows that sampling may drop: cueless and with no positive (a hand label may make a
+    cueless sentence positive; it stays)."""
+    return cueless & (vectors < 0.5).all(axis=1)
+
+
 def kept_cueless_indices(cueless: np.ndarray, vectors: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     """Row indices to train on: every sentence with a cue or a weak positive, and a seeded
     `fraction` of the cueless negatives (at least one, so the split keeps a plain negative).
     Rows stay in order."""
-    droppable = np.flatnonzero(cueless & (vectors < 0.5).all(axis=1))
+    droppable = np.flatnonzero(cueless_negatives(cueless, vectors))
     if fraction >= 1 or len(droppable) == 0:
         return np.arange(len(cueless))
     keep = max(1, round(fraction * len(droppable)))
@@ -84,11 +90,12 @@ def kept_cueless_indices(cueless: np.ndarray, vectors: np.ndarray, fraction: flo
 
 
 def drop_cueless(train_split, fraction: float, seed: int, lexicon: str = ""):
-    """The training split with only `fraction` of its cueless negatives (see the module docstring)."""
+    """The training split with only `fraction` of its cueless negatives (see the module docstring).
+    `lexicon` is the training config's `data.lexicon`: the rules that decide what a cue is."""
     cueless = cueless_rows(train_split["text"], lexicon)
     vectors = np.array(train_split["label_vector"])
     indices = kept_cueless_indices(cueless, vectors, fraction, seed)
-    droppable = int((cueless & (vectors < 0.5).all(axis=1)).sum())
+    droppable = int(cueless_negatives(cueless, vectors).sum())
     logger.info("cueless negatives: kept %d of %d (training.cueless_fraction=%g); %d of %d training sentences remain",
                 droppable - (len(cueless) - len(indices)), droppable, fraction, len(indices), len(cueless))
     return train_split.select(indices)
