@@ -28,7 +28,7 @@ from training.config import Config, save_config
 from training.errors import UserError
 from training.fit.adaptation import (adapt_into, adaptation_inputs, adaptation_record, read_articles, replay_sample,
                                      without_card_gold)
-from training.inputs.gold import check_gold_rows, label_matrix
+from training.inputs.gold import check_gold_rows, is_corpus_reference, label_matrix
 from training.io_utils import atomic_file, atomic_write_json, atomic_write_text, read_jsonl
 from training.labels import LABELS
 from training.metrics import markdown_table, multilabel_scores
@@ -43,7 +43,7 @@ def sentence_gold(gold_file) -> list[dict]:
     """The rows of a sentence gold file; a corpus-reference file (seeds/gold_news.jsonl) is refused
     with what is needed instead: its sentences are not from the input articles."""
     rows = read_jsonl(gold_file)
-    if rows and "text" not in rows[0] and "sha1" in rows[0]:
+    if is_corpus_reference(rows):
         raise UserError(f"{gold_file}: names corpus sentences by article id and hash; leave-one-article-out needs "
                         f"sentence gold of the input articles, with text and doc_id (as seeds/gold.jsonl)")
     return check_gold_rows(rows, gold_file)

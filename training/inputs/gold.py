@@ -111,10 +111,15 @@ def rebuild_corpus_gold(refs: list[dict], path: str | Path, corpus: str | Path |
     return rows
 
 
+def is_corpus_reference(rows: list[dict]) -> bool:
+    """Whether gold rows name corpus sentences (`id`, `position`, `sha1`) instead of holding text."""
+    return bool(rows) and "text" not in rows[0] and "sha1" in rows[0]
+
+
 def load_any_gold(path: str | Path) -> list[dict]:
     """A gold file with text, or a corpus-reference gold file (rebuilt from the corpus)."""
     rows = read_jsonl(path)
-    if rows and "text" not in rows[0] and "sha1" in rows[0]:
+    if is_corpus_reference(rows):
         return rebuild_corpus_gold(rows, path)
     return check_gold_rows(rows, path)
 
