@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SEEDS, assert_one_line_error, run_script
-from training.analysis.alarm_rates import STRATA, estimate_alarms, stratum
+from training.analysis.alarm_rates import STRATA, estimate_alarms, f1_difference_intervals, stratum
 from training.errors import InputError
 from training.inputs.gold import load_corpus_gold, text_hash
 from training.io_utils import read_jsonl
@@ -61,6 +61,34 @@ def test_each_stratum_counts_by_its_share_of_the_corpus(run, tmp_path):
     assert estimate.rate("model", "miss") == 0
 
 
+def test_per_label_scores_weight_each_stratum_by_its_size(run, tmp_path):
+    gold = write_jsonl(tmp_path / "gold.jsonl", [
+        gold_row(0, ["attack"], "model_only"),  # model: a true attack; rules: a missed one
+        gold_row(1, [], "model_only"),          # model: an attack false alarm
+        gold_row(2, [], "rules_only"),          # rules: a casualty false alarm
+        gold_row(3, [], "both")])               # both: an attack false alarm
+    estimate = estimate_alarms(gold, run, tmp_path / "pred.disagreements.jsonl")
+    # model attack: tp 2 * 1/2 = 1; false alarms 2 * 1/2 + 2 * 1/1 = 3; no miss
+    assert [estimate.label_count("model", "attack", k) for k in ("tp", "fp", "fn")] == pytest.approx([1, 3, 0])
+    assert estimate.label_scores("model", "attack") == pytest.approx({"precision": 0.25, "recall": 1.0, "f1": 0.4})
+    assert [estimate.label_count("rules", "attack", k) for k in ("tp", "fp", "fn")] == pytest.approx([0, 2, 1])
+    assert estimate.label_scores("rules", "attack") == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    assert estimate.label_count("rules", "casualty", "fp") == pytest.approx(1)
+    assert estimate.label_count("model", "casualty", "fp") == 0
+
+
+def test_the_f1_difference_carries_the_noise_of_the_sample(run, tmp_path):
+    sure = write_jsonl(tmp_path / "sure.jsonl", [gold_row(0, ["attack"], "model_only"), gold_row(2, [], "rules_only")])
+    intervals = f1_difference_intervals(estimate_alarms(sure, run, tmp_path / "pred.disagreements.jsonl"))
+    assert intervals["attack"] == {"difference": 1.0, "low": 1.0, "high": 1.0}  # one sentence per stratum: no spread
+    assert intervals["casualty"]["difference"] == 0  # the rules' one casualty is a false alarm: F1 0 for both
+    # Two model_only sentences that disagree on who is right: redraws holding only the false alarm
+    # make the model worse, those holding only the true attack make it better.
+    torn = write_jsonl(tmp_path / "torn.jsonl", [gold_row(0, ["attack"], "model_only"), gold_row(1, [], "model_only")])
+    attack = f1_difference_intervals(estimate_alarms(torn, run, tmp_path / "pred.disagreements.jsonl"))["attack"]
+    assert attack["low"] < attack["difference"] < attack["high"]
+
+
 def test_a_gold_row_from_another_run_or_stratum_is_an_error(run, tmp_path):
     disagreements = tmp_path / "pred.disagreements.jsonl"
     with pytest.raises(InputError, match="line 1 .d#42. is not among the predicted sentences"):
@@ -81,6 +109,8 @@ def test_the_script_prints_the_table(run, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "| model_only | 2 | 1 | 1 | 0 | 0 | 0 |" in result.stdout
     assert "model: false alarms on 20.00% of the corpus's 10 sentences" in result.stdout
+    assert "| attack | model | 0 | 2 | 0 | 0.000 | 0.000 | 0.000 |" in result.stdout  # 2 * 1/2 false alarms
+    assert "attack: model F1 minus rules F1 +0.000 (95% stratified bootstrap interval" in result.stdout
     result = run_script("estimate_alarms.py", "--gold", gold, "--predictions", tmp_path / "missing.jsonl")
     assert_one_line_error(result, "missing.jsonl")
 
@@ -95,6 +125,19 @@ def test_the_economy_gold_file_resolves_in_the_economy_corpus():
     assert len(rows) == len(refs) == 100
     assert {r["sample"] for r in refs} == set(STRATA)
     assert all(text_hash(row["text"]) == ref["sha1"] for row, ref in zip(rows, refs))  # the very sentences labelled
+
+
+POLITICS = ROOT.parent / "shared" / "data" / "ant_news_politics.jsonl.gz"
+
+
+@pytest.mark.skipif(not POLITICS.is_file(), reason=f"ANT politics file not found at {POLITICS}")
+def test_the_politics_gold_file_resolves_in_the_politics_corpus():
+    refs = read_jsonl(SEEDS / "gold_politics.jsonl")
+    rows = load_corpus_gold(SEEDS / "gold_politics.jsonl", corpus=POLITICS)
+    assert len(rows) == len(refs) == 120 and {r["sample"] for r in refs} == set(STRATA)
+    assert all(text_hash(row["text"]) == ref["sha1"] for row, ref in zip(rows, refs))
+    news = {(r["id"], r["position"]) for r in read_jsonl(SEEDS / "gold_news.jsonl")}
+    assert not news & {(r["id"], r["position"]) for r in refs}  # two gold sets, no sentence in both
 
 
 # The held-out sport, technology and culture sentences (README, "False alarms on real sport,

@@ -16,11 +16,16 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from training.analysis.bootstrap import CONFIDENCE, RESAMPLES
 from training.errors import InputError
 from training.io_utils import read_jsonl, stream_jsonl
+from training.labels import LABELS
 
 STRATA = ("model_only", "rules_only", "both", "neither")
 SYSTEMS = ("model", "rules")
+KINDS = ("tp", "fp", "fn")  # per label: a true positive, a false alarm, a miss
 
 
 def stratum(model: set[str], rules: set[str]) -> str:
@@ -37,6 +42,8 @@ class AlarmEstimate:
     sizes: dict[str, int]                 # sentences of the corpus in each stratum
     sampled: dict[str, int]               # gold sentences in each stratum
     errors: dict[str, dict[str, Counter]]  # stratum -> system -> {"false_alarm": n, "miss": n} in the sample
+    outcomes: dict[str, np.ndarray]       # stratum -> [gold sentences, systems, labels, KINDS] 0/1: what each
+                                          # system's answer on each label of each labelled sentence was
 
     @property
     def corpus_sentences(self) -> int:
@@ -47,6 +54,54 @@ class AlarmEstimate:
         estimated = sum(self.sizes[s] * self.errors[s][system][kind] / self.sampled[s]
                         for s in STRATA if self.sampled[s])
         return estimated / self.corpus_sentences
+
+    def corpus_counts(self, outcomes: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Estimated [systems, labels, KINDS] counts over the corpus: each stratum's sample mean times its
+        size. `outcomes` replaces the labelled sample (a bootstrap redraw of it)."""
+        total = np.zeros((len(SYSTEMS), len(LABELS), len(KINDS)))
+        for s, rows in (self.outcomes if outcomes is None else outcomes).items():
+            if len(rows):
+                total += self.sizes[s] * rows.mean(axis=0)
+        return total
+
+    def label_count(self, system: str, label: str, kind: str) -> float:
+        """Estimated number of the corpus's sentences that are a `kind` ("tp"/"fp"/"fn") of `system` on `label`."""
+        return float(self.corpus_counts()[SYSTEMS.index(system), LABELS.index(label), KINDS.index(kind)])
+
+    def label_scores(self, system: str, label: str) -> dict[str, float]:
+        """Estimated precision, recall and F1 of `system` on `label` over the corpus (0 where undefined)."""
+        tp, fp, fn = self.corpus_counts()[SYSTEMS.index(system), LABELS.index(label)]
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
+
+
+def _f1(counts: np.ndarray) -> np.ndarray:
+    """F1 of [..., KINDS] counts (0 where there is nothing to score)."""
+    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
+    denominator = 2 * tp + fp + fn
+    return np.divide(2 * tp, denominator, out=np.zeros(tp.shape), where=denominator > 0)
+
+
+def f1_difference_intervals(estimate: AlarmEstimate, resamples: int = RESAMPLES, seed: int = 0,
+                            confidence: float = CONFIDENCE) -> dict[str, dict[str, float]]:
+    """Per label: the model's estimated corpus F1 minus the rules', with a stratified bootstrap interval.
+
+    Each redraw resamples every stratum's labelled sentences with replacement (the strata sizes stay),
+    so the interval carries the sampling noise of the hand-labelled sample, stratum by stratum.
+    """
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(resamples):
+        redraw = {s: rows[rng.integers(0, len(rows), len(rows))] for s, rows in estimate.outcomes.items()}
+        f1 = _f1(estimate.corpus_counts(redraw))
+        diffs.append(f1[0] - f1[1])
+    f1 = _f1(estimate.corpus_counts())
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(np.array(diffs), [tail, 100 - tail], axis=0)
+    return {label: {"difference": float(f1[0, k] - f1[1, k]), "low": float(low[k]), "high": float(high[k])}
+            for k, label in enumerate(LABELS)}
 
 
 def _gold_key(row: dict, number: int, gold: Path) -> tuple[str, int]:
@@ -85,6 +140,7 @@ def estimate_alarms(gold: Path, predictions: Path, disagreements: Path) -> Alarm
     sizes, answers = _stratum_sizes(predictions, disagreements, set(keys))
     sampled: Counter = Counter()
     errors = {s: {system: Counter() for system in SYSTEMS} for s in STRATA}
+    outcomes: dict[str, list] = {s: [] for s in STRATA}
     for number, (row, key) in enumerate(zip(rows, keys), 1):
         if key not in answers:
             raise InputError(f"{gold}: line {number} ({key[0]}#{key[1]}) is not among the predicted sentences")
@@ -97,7 +153,16 @@ def estimate_alarms(gold: Path, predictions: Path, disagreements: Path) -> Alarm
         for system, labels in zip(SYSTEMS, (model, rules)):
             errors[where][system]["false_alarm"] += bool(labels - truth)
             errors[where][system]["miss"] += bool(truth - labels)
-    return AlarmEstimate({s: sizes[s] for s in STRATA}, {s: sampled[s] for s in STRATA}, errors)
+        outcomes[where].append([_label_outcomes(labels, truth) for labels in (model, rules)])
+    shaped = {s: np.array(rows, dtype=float).reshape(-1, len(SYSTEMS), len(LABELS), len(KINDS))
+              for s, rows in outcomes.items()}
+    return AlarmEstimate({s: sizes[s] for s in STRATA}, {s: sampled[s] for s in STRATA}, errors, shaped)
+
+
+def _label_outcomes(predicted: set[str], truth: set[str]) -> list[list[int]]:
+    """[labels, KINDS] 0/1: per label, whether `predicted` is a true positive, a false alarm or a miss."""
+    return [[int(label in predicted and label in truth), int(label in predicted and label not in truth),
+             int(label in truth and label not in predicted)] for label in LABELS]
 
 
 def render_estimate(estimate: AlarmEstimate) -> str:
@@ -111,7 +176,25 @@ def render_estimate(estimate: AlarmEstimate) -> str:
     for system in SYSTEMS:
         lines.append(f"{system}: false alarms on {estimate.rate(system, 'false_alarm'):.2%} of the corpus's "
                      f"{estimate.corpus_sentences:,} sentences, misses on {estimate.rate(system, 'miss'):.2%}")
+    lines += ["", *_render_label_scores(estimate)]
     empty = [s for s in STRATA if estimate.sizes[s] and not estimate.sampled[s]]
     if empty:
         lines.append(f"(no labelled sentence in {', '.join(empty)}: its errors count as none)")
     return "\n".join(lines)
+
+
+def _render_label_scores(estimate: AlarmEstimate) -> list[str]:
+    """Per label and system: estimated corpus counts (sentences), then precision, recall and F1."""
+    lines = ["| label | system | true positives | false alarms | misses | precision | recall | F1 |",
+             "|---|---|---|---|---|---|---|---|"]
+    for label in LABELS:
+        for system in SYSTEMS:
+            counts = [estimate.label_count(system, label, kind) for kind in KINDS]
+            scores = estimate.label_scores(system, label)
+            lines.append(f"| {label} | {system} | " + " | ".join(f"{c:,.0f}" for c in counts) + " | "
+                         + " | ".join(f"{scores[k]:.3f}" for k in ("precision", "recall", "f1")) + " |")
+    lines.append("")
+    for label, d in f1_difference_intervals(estimate).items():
+        lines.append(f"{label}: model F1 minus rules F1 {d['difference']:+.3f} "
+                     f"({CONFIDENCE:.0%} stratified bootstrap interval {d['low']:+.3f} to {d['high']:+.3f})")
+    return lines
