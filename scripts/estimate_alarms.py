@@ -1,16 +1,21 @@
 #!/usr/bin/env python
-"""Estimate the model's and the rules' false alarms and misses over a whole predicted corpus, from
-a hand-labelled sample of it drawn by stratum (see training/analysis/alarm_rates.py).
+"""Estimate the model's and the rules' false alarms, misses and per-label F1 over a whole predicted
+corpus, from a hand-labelled sample of it drawn by stratum (see training/analysis/alarm_rates.py).
 
 Example (seeds/gold_economy.jsonl was sampled from this run on the ANT economy file):
   python scripts/predict.py --model MODEL --input ../shared/data/ant_news_economy.jsonl.gz --output econ.jsonl
   python scripts/estimate_alarms.py --gold seeds/gold_economy.jsonl --predictions econ.jsonl
-Prints a markdown table; writes nothing.
+Prints markdown tables; writes nothing.
+
+First, the sample to label (a seeded draw from each stratum; `labels` left empty):
+  python scripts/estimate_alarms.py --predictions econ.jsonl --draw model_only=45,rules_only=45,both=15,neither=15 \\
+      --output to_label.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from training.io_utils import run_cli, setup_logging
@@ -18,19 +23,45 @@ from training.io_utils import run_cli, setup_logging
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--gold", required=True, help="gold JSONL of sampled sentences: id/doc_id, position/sent_id, "
-                                                      "labels, and sample (the stratum it was drawn from)")
+    parser.add_argument("--gold", help="gold JSONL of sampled sentences: id/doc_id, position/sent_id, labels, and "
+                                       "sample (the stratum it was drawn from)")
     parser.add_argument("--predictions", required=True, help="the .jsonl written by predict.py")
     parser.add_argument("--disagreements", help="its disagreements file (default: beside it, as predict.py writes it)")
+    parser.add_argument("--draw", metavar="STRATUM=N,...", help="instead of estimating, draw N sentences of each "
+                        "stratum (model_only, rules_only, both, neither) to label, into --output")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the --draw (default 0)")
+    parser.add_argument("--output", help="the JSONL --draw writes (must not exist yet)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
+    if bool(args.gold) == bool(args.draw):
+        parser.error("give either --gold (estimate) or --draw with --output (the sample to label)")
+    if args.draw and not args.output:
+        parser.error("--draw needs --output")
     setup_logging(args.verbose)
-    from training.analysis.alarm_rates import estimate_alarms, render_estimate
     from training.analysis.disagreements import disagreements_path
 
     predictions = Path(args.predictions)
     disagreements = Path(args.disagreements) if args.disagreements else disagreements_path(predictions)
+    if args.draw:
+        return _draw(predictions, disagreements, args)
+    from training.analysis.alarm_rates import estimate_alarms, render_estimate
     print(render_estimate(estimate_alarms(Path(args.gold), predictions, disagreements)))
+    return 0
+
+
+def _draw(predictions: Path, disagreements: Path, args: argparse.Namespace) -> int:
+    from training.analysis.strata_sample import draw_sample, parse_counts
+    from training.errors import UserError
+    from training.io_utils import atomic_file
+
+    counts = parse_counts(args.draw)
+    output = Path(args.output)
+    if output.exists():
+        raise UserError(f"{output}: already exists; choose another output path")
+    rows = draw_sample(predictions, disagreements, counts, seed=args.seed)
+    with atomic_file(output) as fh:
+        fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    print(f"{len(rows)} sentences to label -> {output}")
     return 0
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import ROOT, SEEDS, assert_one_line_error, run_script
 from training.analysis.alarm_rates import STRATA, estimate_alarms, f1_difference_intervals, stratum
+from training.analysis.strata_sample import draw_sample, parse_counts
 from training.errors import InputError
 from training.inputs.gold import load_corpus_gold, text_hash
 from training.io_utils import read_jsonl
@@ -89,6 +90,31 @@ def test_the_f1_difference_carries_the_noise_of_the_sample(run, tmp_path):
     assert attack["low"] < attack["difference"] < attack["high"]
 
 
+def test_the_draw_is_seeded_per_stratum_and_estimates_once_labelled(run, tmp_path):
+    disagreements = tmp_path / "pred.disagreements.jsonl"
+    counts = parse_counts("model_only=1,rules_only=5,neither=2")
+    rows = draw_sample(run, disagreements, counts, seed=3)
+    assert [r["sample"] for r in rows] == ["model_only", "rules_only", "neither", "neither"]  # all 1 of rules_only
+    assert rows == draw_sample(run, disagreements, counts, seed=3)
+    assert {r["position"] for r in rows[2:]} <= {5, 6, 7, 8, 9} and rows[1]["rules"] == ["casualty"]
+    assert len({tuple(r["position"] for r in draw_sample(run, disagreements, counts, seed=s)) for s in range(8)}) > 1
+    labelled = write_jsonl(tmp_path / "labelled.jsonl", [{**r, "labels": []} for r in rows])
+    assert estimate_alarms(labelled, run, disagreements).sampled == {"model_only": 1, "rules_only": 1, "both": 0,
+                                                                     "neither": 2}
+    with pytest.raises(InputError, match="'both=x' is not STRATUM=N"):
+        parse_counts("model_only=1,both=x")
+
+
+def test_the_script_draws_once_and_never_over_a_file(run, tmp_path):
+    out = tmp_path / "to_label.jsonl"
+    result = run_script("estimate_alarms.py", "--predictions", run, "--draw", "neither=3", "--output", out)
+    assert result.returncode == 0, result.stderr
+    assert [r["sample"] for r in read_jsonl(out)] == ["neither"] * 3 and read_jsonl(out)[0]["labels"] == []
+    result = run_script("estimate_alarms.py", "--predictions", run, "--draw", "neither=1", "--output", out)
+    assert_one_line_error(result, "already exists")
+    assert len(read_jsonl(out)) == 3
+
+
 def test_a_gold_row_from_another_run_or_stratum_is_an_error(run, tmp_path):
     disagreements = tmp_path / "pred.disagreements.jsonl"
     with pytest.raises(InputError, match="line 1 .d#42. is not among the predicted sentences"):
@@ -110,7 +136,7 @@ def test_the_script_prints_the_table(run, tmp_path):
     assert "| model_only | 2 | 1 | 1 | 0 | 0 | 0 |" in result.stdout
     assert "model: false alarms on 20.00% of the corpus's 10 sentences" in result.stdout
     assert "| attack | model | 0 | 2 | 0 | 0.000 | 0.000 | 0.000 |" in result.stdout  # 2 * 1/2 false alarms
-    assert "attack: model F1 minus rules F1 +0.000 (95% stratified bootstrap interval" in result.stdout
+    assert "attack: model minus rules +0 true positives, +2 false alarms; F1 +0.000 (95% stratified" in result.stdout
     result = run_script("estimate_alarms.py", "--gold", gold, "--predictions", tmp_path / "missing.jsonl")
     assert_one_line_error(result, "missing.jsonl")
 
@@ -130,14 +156,24 @@ def test_the_economy_gold_file_resolves_in_the_economy_corpus():
 POLITICS = ROOT.parent / "shared" / "data" / "ant_news_politics.jsonl.gz"
 
 
+POLITICS_GOLD = ("gold_politics.jsonl", "gold_politics_cueless.jsonl")  # drawn for two models' predict runs
+
+
 @pytest.mark.skipif(not POLITICS.is_file(), reason=f"ANT politics file not found at {POLITICS}")
-def test_the_politics_gold_file_resolves_in_the_politics_corpus():
-    refs = read_jsonl(SEEDS / "gold_politics.jsonl")
-    rows = load_corpus_gold(SEEDS / "gold_politics.jsonl", corpus=POLITICS)
+@pytest.mark.parametrize("gold", POLITICS_GOLD)
+def test_the_politics_gold_files_resolve_in_the_politics_corpus(gold):
+    refs = read_jsonl(SEEDS / gold)
+    rows = load_corpus_gold(SEEDS / gold, corpus=POLITICS)
     assert len(rows) == len(refs) == 120 and {r["sample"] for r in refs} == set(STRATA)
     assert all(text_hash(row["text"]) == ref["sha1"] for row, ref in zip(rows, refs))
+
+
+def test_the_politics_gold_files_agree_where_they_meet_and_stay_out_of_gold_news():
+    files = [{(r["id"], r["position"]): r["labels"] for r in read_jsonl(SEEDS / gold)} for gold in POLITICS_GOLD]
+    shared = files[0].keys() & files[1].keys()
+    assert shared and all(files[0][key] == files[1][key] for key in shared)  # one reading of a sentence
     news = {(r["id"], r["position"]) for r in read_jsonl(SEEDS / "gold_news.jsonl")}
-    assert not news & {(r["id"], r["position"]) for r in refs}  # two gold sets, no sentence in both
+    assert not news & (files[0].keys() | files[1].keys())  # two gold sets, no sentence in both
 
 
 # The held-out sport, technology and culture sentences (README, "False alarms on real sport,

@@ -13,6 +13,7 @@ strata heavily is what makes this cheap: nearly all the errors sit there.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,24 +113,29 @@ def _gold_key(row: dict, number: int, gold: Path) -> tuple[str, int]:
     return key
 
 
-def _stratum_sizes(predictions: Path, disagreements: Path, wanted: set) -> tuple[Counter, dict]:
-    """The sentences of each stratum in the predict run, and (model labels, rules labels) of the
-    `wanted` sentences. The predictions stream (a corpus can be large); only the disagreements,
-    a small share of it, are held."""
+def sentence_answers(predictions: Path, disagreements: Path) -> Iterator[tuple[tuple, str, set, set]]:
+    """(doc_id, sent_id), text, model labels, rules labels of each sentence of a predict run, in order.
+    The predictions stream (a corpus can be large); only the disagreements, a small share of it, are held."""
     if not predictions.is_file():  # named first: its disagreements file, beside it, is then missing too
         raise InputError(f"{predictions}: no such file")
     differ = {(r["doc_id"], r["sent_id"]): (set(r["model"]), set(r["rules"])) for r in stream_jsonl(disagreements)}
-    sizes, answers = Counter(), {}
     for r in stream_jsonl(predictions):
         key = (r["doc_id"], r["sent_id"])
         model = set(r["labels"])
         model, rules = differ.pop(key, (model, model))  # elsewhere the rules agree with the model
-        sizes[stratum(model, rules)] += 1
-        if key in wanted:
-            answers[key] = (model, rules)
+        yield key, r["text"], model, rules
     if differ:
         doc_id, sent_id = next(iter(differ))
         raise InputError(f"{disagreements}: {doc_id}#{sent_id} is not in {predictions}: not the same predict run")
+
+
+def _stratum_sizes(predictions: Path, disagreements: Path, wanted: set) -> tuple[Counter, dict]:
+    """The sentences of each stratum in the predict run, and (model labels, rules labels) of the `wanted` ones."""
+    sizes, answers = Counter(), {}
+    for key, _, model, rules in sentence_answers(predictions, disagreements):
+        sizes[stratum(model, rules)] += 1
+        if key in wanted:
+            answers[key] = (model, rules)
     return sizes, answers
 
 
@@ -193,8 +199,13 @@ def _render_label_scores(estimate: AlarmEstimate) -> list[str]:
             scores = estimate.label_scores(system, label)
             lines.append(f"| {label} | {system} | " + " | ".join(f"{c:,.0f}" for c in counts) + " | "
                          + " | ".join(f"{scores[k]:.3f}" for k in ("precision", "recall", "f1")) + " |")
+    # The two systems answer alike outside the disagreement strata, so these differences come from
+    # them alone, the densely sampled ones; the F1 difference also carries the levels both share.
     lines.append("")
-    for label, d in f1_difference_intervals(estimate).items():
-        lines.append(f"{label}: model F1 minus rules F1 {d['difference']:+.3f} "
-                     f"({CONFIDENCE:.0%} stratified bootstrap interval {d['low']:+.3f} to {d['high']:+.3f})")
+    counts = estimate.corpus_counts()
+    for k, (label, d) in enumerate(f1_difference_intervals(estimate).items()):
+        (tp, fp, _), (rules_tp, rules_fp, _) = counts[0, k], counts[1, k]
+        lines.append(f"{label}: model minus rules {tp - rules_tp:+,.0f} true positives, {fp - rules_fp:+,.0f} false "
+                     f"alarms; F1 {d['difference']:+.3f} ({CONFIDENCE:.0%} stratified bootstrap interval "
+                     f"{d['low']:+.3f} to {d['high']:+.3f})")
     return lines
