@@ -7,7 +7,8 @@ Example (seeds/gold_economy.jsonl was sampled from this run on the ANT economy f
   python scripts/estimate_alarms.py --gold seeds/gold_economy.jsonl --predictions econ.jsonl
 Prints markdown tables; writes nothing.
 
-First, the sample to label (a seeded draw from each stratum; `labels` left empty):
+First, the sample to label (a seeded draw from each stratum; `labels` left empty; the rows keep
+the run's strata sizes, so the labelled sample also scores later runs over the same corpus):
   python scripts/estimate_alarms.py --predictions econ.jsonl --draw model_only=45,rules_only=45,both=15,neither=15 \\
       --output to_label.jsonl
 """
@@ -24,7 +25,8 @@ from training.io_utils import run_cli, setup_logging
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gold", help="gold JSONL of sampled sentences: id/doc_id, position/sent_id, labels, and "
-                                       "sample (the stratum it was drawn from)")
+                                       "sample (the stratum it was drawn from); with stratum_sizes (as --draw "
+                                       "writes them) it also scores other runs over the same corpus")
     parser.add_argument("--predictions", required=True, help="the .jsonl written by predict.py")
     parser.add_argument("--disagreements", help="its disagreements file (default: beside it, as predict.py writes it)")
     parser.add_argument("--draw", metavar="STRATUM=N,...", help="instead of estimating, draw N sentences of each "

@@ -95,6 +95,7 @@ def test_the_draw_is_seeded_per_stratum_and_estimates_once_labelled(run, tmp_pat
     counts = parse_counts("model_only=1,rules_only=5,neither=2")
     rows = draw_sample(run, disagreements, counts, seed=3)
     assert [r["sample"] for r in rows] == ["model_only", "rules_only", "neither", "neither"]  # all 1 of rules_only
+    assert rows[0]["stratum_sizes"] == {"model_only": 2, "rules_only": 1, "both": 2, "neither": 5}
     assert rows == draw_sample(run, disagreements, counts, seed=3)
     assert {r["position"] for r in rows[2:]} <= {5, 6, 7, 8, 9} and rows[1]["rules"] == ["casualty"]
     assert len({tuple(r["position"] for r in draw_sample(run, disagreements, counts, seed=s)) for s in range(8)}) > 1
@@ -113,6 +114,36 @@ def test_the_script_draws_once_and_never_over_a_file(run, tmp_path):
     result = run_script("estimate_alarms.py", "--predictions", run, "--draw", "neither=1", "--output", out)
     assert_one_line_error(result, "already exists")
     assert len(read_jsonl(out)) == 3
+
+
+def test_a_sample_with_its_strata_sizes_scores_another_run_of_the_corpus(run, tmp_path):
+    design = {"model_only": 2, "rules_only": 1, "both": 2, "neither": 5}  # the run the sample was drawn from
+    gold = write_jsonl(tmp_path / "gold.jsonl", [{**gold_row(p, labels, sample), "stratum_sizes": design}
+                                                 for p, labels, sample in [(0, ["attack"], "model_only"),
+                                                                           (2, [], "rules_only"),
+                                                                           (3, ["attack"], "both"), (5, [], "neither")]])
+    # A retrained model over the same 10 sentences: it drops sentences 0-1's attack, adds one on 5.
+    retrained = write_jsonl(tmp_path / "new.jsonl", [{"doc_id": "d", "sent_id": i, "text": f"s{i}",
+                                                      "labels": ["attack"] if i in (3, 4, 5) else []}
+                                                     for i in range(10)])
+    write_jsonl(tmp_path / "new.disagreements.jsonl", [{"doc_id": "d", "sent_id": 2, "model": [], "rules": ["casualty"]},
+                                                       {"doc_id": "d", "sent_id": 5, "model": ["attack"], "rules": []}])
+    estimate = estimate_alarms(gold, retrained, tmp_path / "new.disagreements.jsonl")
+    assert estimate.reweighted and estimate.sizes == design
+    # row 0 (weight 2) is now a miss, row 3 (weight 2) a hit, row 5 (weight 5) a false alarm
+    assert [estimate.label_count("model", "attack", k) for k in ("tp", "fp", "fn")] == pytest.approx([2, 5, 2])
+    assert [estimate.label_count("rules", "attack", k) for k in ("tp", "fp", "fn")] == pytest.approx([2, 0, 2])
+    bare = write_jsonl(tmp_path / "bare.jsonl", [{k: v for k, v in r.items() if k != "stratum_sizes"}
+                                                 for r in read_jsonl(gold)])
+    with pytest.raises(InputError, match="line 1 was sampled from 'model_only' but is 'neither' in this run"):
+        estimate_alarms(bare, retrained, tmp_path / "new.disagreements.jsonl")  # without the sizes: refused
+    other = write_jsonl(tmp_path / "other.jsonl", [{**r, "stratum_sizes": {**design, "neither": 50}}
+                                                   for r in read_jsonl(gold)])
+    with pytest.raises(InputError, match="drawn from a run of 55 sentences, but .*new.jsonl has 10"):
+        estimate_alarms(other, retrained, tmp_path / "new.disagreements.jsonl")
+    mixed = write_jsonl(tmp_path / "mixed.jsonl", [*read_jsonl(gold)[:3], read_jsonl(bare)[3]])
+    with pytest.raises(InputError, match="line 4 needs 'sample' .* and the same 'stratum_sizes'"):
+        estimate_alarms(mixed, retrained, tmp_path / "new.disagreements.jsonl")
 
 
 def test_a_gold_row_from_another_run_or_stratum_is_an_error(run, tmp_path):
@@ -166,6 +197,7 @@ def test_the_politics_gold_files_resolve_in_the_politics_corpus(gold):
     rows = load_corpus_gold(SEEDS / gold, corpus=POLITICS)
     assert len(rows) == len(refs) == 120 and {r["sample"] for r in refs} == set(STRATA)
     assert all(text_hash(row["text"]) == ref["sha1"] for row, ref in zip(rows, refs))
+    assert sum(refs[0]["stratum_sizes"].values()) == 28_732  # the validation documents' sentences
 
 
 def test_the_politics_gold_files_agree_where_they_meet_and_stay_out_of_gold_news():

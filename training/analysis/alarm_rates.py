@@ -45,6 +45,7 @@ class AlarmEstimate:
     errors: dict[str, dict[str, Counter]]  # stratum -> system -> {"false_alarm": n, "miss": n} in the sample
     outcomes: dict[str, np.ndarray]       # stratum -> [gold sentences, systems, labels, KINDS] 0/1: what each
                                           # system's answer on each label of each labelled sentence was
+    reweighted: bool = False              # strata are those of the run the sample was drawn from, not this one's
 
     @property
     def corpus_sentences(self) -> int:
@@ -140,10 +141,21 @@ def _stratum_sizes(predictions: Path, disagreements: Path, wanted: set) -> tuple
 
 
 def estimate_alarms(gold: Path, predictions: Path, disagreements: Path) -> AlarmEstimate:
-    """Stratified estimate of both systems' false alarms and misses over the predicted corpus."""
+    """Stratified estimate of both systems' false alarms, misses and per-label counts over the predicted corpus.
+
+    A sample drawn from this very run needs only its rows' `sample`. A sample whose rows also
+    carry `stratum_sizes` (as `--draw` writes them) scores any run over the same corpus, another
+    model's or a retrained one's: each row keeps the weight of the stratum it was drawn from, so
+    the estimate stays unbiased, only noisier where the new run disagrees with the rules on the
+    thinly sampled `both` and `neither` sentences.
+    """
     rows = read_jsonl(gold)
     keys = [_gold_key(row, number, gold) for number, row in enumerate(rows, 1)]
     sizes, answers = _stratum_sizes(predictions, disagreements, set(keys))
+    design = _design_sizes(rows, gold)
+    if design is not None and sum(design.values()) != sum(sizes.values()):
+        raise InputError(f"{gold}: drawn from a run of {sum(design.values()):,} sentences, but {predictions} has "
+                         f"{sum(sizes.values()):,}: not the same corpus")
     sampled: Counter = Counter()
     errors = {s: {system: Counter() for system in SYSTEMS} for s in STRATA}
     outcomes: dict[str, list] = {s: [] for s in STRATA}
@@ -151,7 +163,7 @@ def estimate_alarms(gold: Path, predictions: Path, disagreements: Path) -> Alarm
         if key not in answers:
             raise InputError(f"{gold}: line {number} ({key[0]}#{key[1]}) is not among the predicted sentences")
         model, rules = answers[key]
-        where = stratum(model, rules)
+        where = row["sample"] if design is not None else stratum(model, rules)
         if row.get("sample") not in (None, "", where):
             raise InputError(f"{gold}: line {number} was sampled from {row['sample']!r} but is {where!r} in this run")
         truth = set(row["labels"])
@@ -162,7 +174,24 @@ def estimate_alarms(gold: Path, predictions: Path, disagreements: Path) -> Alarm
         outcomes[where].append([_label_outcomes(labels, truth) for labels in (model, rules)])
     shaped = {s: np.array(rows, dtype=float).reshape(-1, len(SYSTEMS), len(LABELS), len(KINDS))
               for s, rows in outcomes.items()}
-    return AlarmEstimate({s: sizes[s] for s in STRATA}, {s: sampled[s] for s in STRATA}, errors, shaped)
+    return AlarmEstimate({s: (design or sizes)[s] for s in STRATA}, {s: sampled[s] for s in STRATA}, errors,
+                         shaped, reweighted=design is not None)
+
+
+def _design_sizes(rows: list[dict], gold: Path) -> dict[str, int] | None:
+    """{stratum: size} of the run the sample was drawn from, from its rows' `stratum_sizes`; None if
+    no row carries them. Every row must then carry the same ones, and a `sample` among them."""
+    design = next((row["stratum_sizes"] for row in rows if "stratum_sizes" in row), None)
+    if design is None:
+        return None
+    if not (isinstance(design, dict) and set(design) == set(STRATA)
+            and all(isinstance(n, int) and n >= 0 for n in design.values())):
+        raise InputError(f"{gold}: 'stratum_sizes' must give each of {list(STRATA)} a sentence count")
+    for number, row in enumerate(rows, 1):
+        if row.get("stratum_sizes") != design or row.get("sample") not in STRATA:
+            raise InputError(f"{gold}: line {number} needs 'sample' (one of {list(STRATA)}) and the same "
+                             f"'stratum_sizes' as the other lines")
+    return {s: design[s] for s in STRATA}
 
 
 def _label_outcomes(predicted: set[str], truth: set[str]) -> list[list[int]]:
@@ -178,6 +207,8 @@ def render_estimate(estimate: AlarmEstimate) -> str:
     for s in STRATA:
         cells = [str(estimate.errors[s][system][kind]) for system in SYSTEMS for kind in ("false_alarm", "miss")]
         lines.append(f"| {s} | {estimate.sizes[s]:,} | {estimate.sampled[s]} | " + " | ".join(cells) + " |")
+    if estimate.reweighted:
+        lines.append("(strata and sizes of the run the sample was drawn from; this run's answers on its sentences)")
     lines.append("")
     for system in SYSTEMS:
         lines.append(f"{system}: false alarms on {estimate.rate(system, 'false_alarm'):.2%} of the corpus's "

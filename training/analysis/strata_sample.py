@@ -3,8 +3,9 @@
 The two systems differ only where they disagree, so the disagreement strata (`model_only`,
 `rules_only`) are small and worth labelling densely; `both` and `neither` set the absolute levels
 that the two systems share. The rows written are references (doc id, position, text hash) with the
-stratum each was drawn from, the two systems' answers and the text, and `labels` left empty for
-the annotator; `estimate_alarms` checks that each row is still in its stratum for that run.
+stratum each was drawn from, the sizes of the run's strata, the two systems' answers and the
+text, and `labels` left empty for the annotator. The strata sizes let `estimate_alarms` score
+later runs over the same corpus (a retrained model) with the same labelled sample.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def draw_sample(predictions: Path, disagreements: Path, counts: dict[str, int], 
     members: dict[str, list] = {s: [] for s in STRATA}
     for key, _, model, rules in sentence_answers(predictions, disagreements):
         members[stratum(model, rules)].append(key)
+    sizes = {s: len(members[s]) for s in STRATA}
     rng = random.Random(seed)
     chosen = {}
     for s in STRATA:
@@ -44,5 +46,6 @@ def draw_sample(predictions: Path, disagreements: Path, counts: dict[str, int], 
     for key, text, model, rules in sentence_answers(predictions, disagreements):  # a second pass for the texts
         if key in chosen:
             rows[key] = {"id": key[0], "position": key[1], "sha1": text_hash(text), "sample": chosen[key],
-                         "labels": [], "note": "", "model": sorted(model), "rules": sorted(rules), "text": text}
+                         "stratum_sizes": sizes, "labels": [], "note": "",
+                         "model": sorted(model), "rules": sorted(rules), "text": text}
     return [rows[key] for key in chosen]
