@@ -27,6 +27,7 @@ from training.labels import LABELS
 STRATA = ("model_only", "rules_only", "both", "neither")
 SYSTEMS = ("model", "rules")
 KINDS = ("tp", "fp", "fn")  # per label: a true positive, a false alarm, a miss
+SENTENCE_ERRORS = {"false_alarm": "fp", "miss": "fn"}  # a sentence's error: that kind on any of its labels
 
 
 def stratum(model: set[str], rules: set[str]) -> str:
@@ -41,8 +42,6 @@ def stratum(model: set[str], rules: set[str]) -> str:
 @dataclass
 class AlarmEstimate:
     sizes: dict[str, int]                 # sentences of the corpus in each stratum
-    sampled: dict[str, int]               # gold sentences in each stratum
-    errors: dict[str, dict[str, Counter]]  # stratum -> system -> {"false_alarm": n, "miss": n} in the sample
     outcomes: dict[str, np.ndarray]       # stratum -> [gold sentences, systems, labels, KINDS] 0/1: what each
                                           # system's answer on each label of each labelled sentence was
     reweighted: bool = False              # strata are those of the run the sample was drawn from, not this one's
@@ -51,10 +50,22 @@ class AlarmEstimate:
     def corpus_sentences(self) -> int:
         return sum(self.sizes.values())
 
+    @property
+    def sampled(self) -> dict[str, int]:
+        """Gold sentences in each stratum."""
+        return {s: len(self.outcomes[s]) for s in STRATA}
+
+    def sentence_errors(self, stratum: str, system: str, kind: str) -> int:
+        """Labelled sentences of `stratum` on which `system` has a `kind` error: "false_alarm", a label
+        the sentence does not carry; "miss", one it carries and the system does not flag."""
+        column = self.outcomes[stratum][:, SYSTEMS.index(system), :, KINDS.index(SENTENCE_ERRORS[kind])]
+        return int(column.any(axis=1).sum())
+
     def rate(self, system: str, kind: str) -> float:
         """Estimated share of the corpus's sentences with a `kind` error ("false_alarm"/"miss") of `system`."""
-        estimated = sum(self.sizes[s] * self.errors[s][system][kind] / self.sampled[s]
-                        for s in STRATA if self.sampled[s])
+        sampled = self.sampled
+        estimated = sum(self.sizes[s] * self.sentence_errors(s, system, kind) / sampled[s]
+                        for s in STRATA if sampled[s])
         return estimated / self.corpus_sentences
 
     def corpus_counts(self, outcomes: dict[str, np.ndarray] | None = None) -> np.ndarray:
@@ -72,11 +83,11 @@ class AlarmEstimate:
 
     def label_scores(self, system: str, label: str) -> dict[str, float]:
         """Estimated precision, recall and F1 of `system` on `label` over the corpus (0 where undefined)."""
-        tp, fp, fn = self.corpus_counts()[SYSTEMS.index(system), LABELS.index(label)]
+        counts = self.corpus_counts()[SYSTEMS.index(system), LABELS.index(label)]
+        tp, fp, fn = counts
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        return {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
+        return {"precision": float(precision), "recall": float(recall), "f1": float(_f1(counts))}
 
 
 def _f1(counts: np.ndarray) -> np.ndarray:
@@ -156,8 +167,6 @@ def estimate_alarms(gold: Path, predictions: Path, disagreements: Path) -> Alarm
     if design is not None and sum(design.values()) != sum(sizes.values()):
         raise InputError(f"{gold}: drawn from a run of {sum(design.values()):,} sentences, but {predictions} has "
                          f"{sum(sizes.values()):,}: not the same corpus")
-    sampled: Counter = Counter()
-    errors = {s: {system: Counter() for system in SYSTEMS} for s in STRATA}
     outcomes: dict[str, list] = {s: [] for s in STRATA}
     for number, (row, key) in enumerate(zip(rows, keys), 1):
         if key not in answers:
@@ -167,15 +176,10 @@ def estimate_alarms(gold: Path, predictions: Path, disagreements: Path) -> Alarm
         if row.get("sample") not in (None, "", where):
             raise InputError(f"{gold}: line {number} was sampled from {row['sample']!r} but is {where!r} in this run")
         truth = set(row["labels"])
-        sampled[where] += 1
-        for system, labels in zip(SYSTEMS, (model, rules)):
-            errors[where][system]["false_alarm"] += bool(labels - truth)
-            errors[where][system]["miss"] += bool(truth - labels)
         outcomes[where].append([_label_outcomes(labels, truth) for labels in (model, rules)])
     shaped = {s: np.array(rows, dtype=float).reshape(-1, len(SYSTEMS), len(LABELS), len(KINDS))
               for s, rows in outcomes.items()}
-    return AlarmEstimate({s: (design or sizes)[s] for s in STRATA}, {s: sampled[s] for s in STRATA}, errors,
-                         shaped, reweighted=design is not None)
+    return AlarmEstimate({s: (design or sizes)[s] for s in STRATA}, shaped, reweighted=design is not None)
 
 
 def _design_sizes(rows: list[dict], gold: Path) -> dict[str, int] | None:
@@ -205,7 +209,7 @@ def render_estimate(estimate: AlarmEstimate) -> str:
     lines = ["| stratum | sentences | labelled | model false alarms | model misses | rules false alarms | rules misses |",
              "|---|---|---|---|---|---|---|"]
     for s in STRATA:
-        cells = [str(estimate.errors[s][system][kind]) for system in SYSTEMS for kind in ("false_alarm", "miss")]
+        cells = [str(estimate.sentence_errors(s, system, kind)) for system in SYSTEMS for kind in SENTENCE_ERRORS]
         lines.append(f"| {s} | {estimate.sizes[s]:,} | {estimate.sampled[s]} | " + " | ".join(cells) + " |")
     if estimate.reweighted:
         lines.append("(strata and sizes of the run the sample was drawn from; this run's answers on its sentences)")
