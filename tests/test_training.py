@@ -61,6 +61,18 @@ def test_metrics_hold_train_and_validation_figures_per_label(chain):
     assert metrics["global_step"] > 0 and set(metrics["thresholds"]) == set(LABELS)
 
 
+def test_training_figures_come_from_a_seeded_sample_of_the_training_split(chain, tmp_path):
+    from datasets import load_from_disk
+
+    config = load_config(TINY, ["--training.max_steps=2", "--card.gold_file=", "--training.train_metrics_sentences=10"])
+    train(config, chain["data"], tmp_path / "m")
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    total = len(load_from_disk(str(chain["data"] / "dataset"))["train"])
+    assert total > 10
+    assert metrics["train"]["sentences"] == 10 and metrics["train"]["sampled_from"] == total
+    assert metrics["validation"]["sentences"] == len(load_from_disk(str(chain["data"] / "dataset"))["validation"])
+
+
 def test_same_seed_gives_the_same_weights(chain, tmp_path):
     config = load_config(TINY, ["--training.max_steps=6", "--card.gold_file="])
     train(config, chain["data"], tmp_path / "a")

@@ -15,6 +15,7 @@ from training.config import ModelConfig
 SHAPES = {  # hidden, layers, heads, intermediate, vocabulary (AraBERT v0.2 base has 64k)
     "arabert-base": (768, 12, 12, 3072, 64000),
     "arabert-large": (1024, 24, 16, 4096, 64000),
+    "small": (256, 4, 4, 1024, 8000),  # configs/pretrain_small.yaml's encoder
     "tiny": (128, 2, 2, 256, 4000),
 }
 
