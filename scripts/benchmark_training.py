@@ -1,9 +1,12 @@
 #!/usr/bin/env python
-"""Benchmark training at AraBERT base's shape (random weights, built locally) on this machine.
+"""Benchmark fine-tuning at AraBERT base's shape, or the small encoder's, on this machine.
 
-Prints samples/s and peak memory (RSS) at max length 128, with and without length grouping,
-side by side. Each setting runs in a fresh process so peak memory is its own.
+Random weights, built locally. Prints training samples/s and peak memory (RSS) at max length
+128, with and without length grouping, side by side, and the scoring (evaluation) rate on the
+same batches; with the CPU's name and its fp32 GEMM peak, since the machines differ. Each
+setting runs in a fresh process so peak memory is its own.
 Example: python scripts/benchmark_training.py --steps 8 --batch-size 16
+         python scripts/benchmark_training.py --shape small --steps 20 --batch-size 32
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import time
 from pathlib import Path
 
 from _corpus import ANT_POLITICS
-from training.io_utils import run_cli, setup_logging
+from benchmark_inference import matmul_peak_gflops
+from training.io_utils import cpu_name, run_cli, setup_logging
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,7 +59,20 @@ def one_run(model_dir: str, sentences: list[str], steps: int, batch: int, group:
         optimizer.zero_grad()
     seconds = time.perf_counter() - start
     return {"samples_per_s": (steps - 1) * batch / seconds, "padded_tokens_per_step": tokens / (steps - 1),
+            "scoring_samples_per_s": scoring_rate(model, tokenizer, [batches[b] for b in order[1:]]),
             "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2}
+
+
+def scoring_rate(model, tokenizer, batches: list[list[str]]) -> float:
+    """Samples/s of a forward pass alone (what each evaluation of the validation split costs)."""
+    import torch
+
+    model.eval()
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for b in batches:
+            model(**tokenizer(b, truncation=True, max_length=128, padding=True, return_tensors="pt"))
+    return sum(map(len, batches)) / (time.perf_counter() - start)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=8, help="optimizer steps per setting (the first is warm-up)")
     parser.add_argument("--batch-size", type=int, default=16, help="sentences per step")
     parser.add_argument("--corpus", default=str(ANT_POLITICS), help="sentences come from here (else the seeds)")
+    parser.add_argument("--shape", default="arabert-base", choices=["arabert-base", "small"],
+                        help="model shape: AraBERT base, or configs/pretrain_small.yaml's encoder")
     parser.add_argument("--worker", nargs=3, metavar=("MODEL", "SENTENCES", "GROUP"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     setup_logging()
@@ -78,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     source = args.corpus if Path(args.corpus).is_file() else str(ROOT / "seeds")
     sentences = [s.text for s in islice(iter_sentences(source), 20000)]
     with tempfile.TemporaryDirectory() as tmp:
-        model = build_local_bert(Path(tmp) / "model", sentences[:5000], "arabert-base")
+        model = build_local_bert(Path(tmp) / "model", sentences[:5000], args.shape)
         sent_file = Path(tmp) / "sentences.json"
         sent_file.write_text(json.dumps(sentences, ensure_ascii=False), "utf-8")
         results = {}
@@ -87,9 +106,11 @@ def main(argv: list[str] | None = None) -> int:
                                   "--steps", str(args.steps), "--batch-size", str(args.batch_size)],
                                  capture_output=True, text=True, check=True)
             results[group] = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"AraBERT-base shape, random weights, max length 128, batch {args.batch_size}, {args.steps - 1} timed steps")
+    print(f"CPU: {cpu_name()}; fp32 GEMM peak {matmul_peak_gflops():.1f} GFLOP/s (best 2048x2048 matmul)")
+    print(f"{args.shape} shape, random weights, max length 128, batch {args.batch_size}, {args.steps - 1} timed steps")
     print(f"{'':<28}{'no grouping':>14}{'length grouping':>18}")
     for key, label, fmt in [("samples_per_s", "samples/s", "{:.2f}"), ("padded_tokens_per_step", "padded tokens/step", "{:.0f}"),
+                            ("scoring_samples_per_s", "scoring samples/s", "{:.1f}"),
                             ("peak_rss_gb", "peak memory (GB, RSS)", "{:.2f}")]:
         print(f"{label:<28}{fmt.format(results[False][key]):>14}{fmt.format(results[True][key]):>18}")
     print(f"speed-up from length grouping: {results[True]['samples_per_s'] / results[False]['samples_per_s']:.2f}x")
