@@ -5,7 +5,9 @@ corpus, from a hand-labelled sample of it drawn by stratum (see training/analysi
 Example (seeds/gold_economy.jsonl was sampled from this run on the ANT economy file):
   python scripts/predict.py --model MODEL --input ../shared/data/ant_news_economy.jsonl.gz --output econ.jsonl
   python scripts/estimate_alarms.py --gold seeds/gold_economy.jsonl --predictions econ.jsonl
-Prints markdown tables; writes nothing.
+Prints markdown tables; writes nothing. With --gold given twice or more (independent samples of
+the same corpus, e.g. drawn from two runs' strata), each is estimated and the model-minus-rules F1
+of each label is then pooled over them.
 
 First, the sample to label (a seeded draw from each stratum; `labels` left empty; the rows keep
 the run's strata sizes, so the labelled sample also scores later runs over the same corpus):
@@ -24,9 +26,10 @@ from training.io_utils import run_cli, setup_logging
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--gold", help="gold JSONL of sampled sentences: id/doc_id, position/sent_id, labels, and "
-                                       "sample (the stratum it was drawn from); with stratum_sizes (as --draw "
-                                       "writes them) it also scores other runs over the same corpus")
+    parser.add_argument("--gold", action="append", help="gold JSONL of sampled sentences: id/doc_id, position/sent_id, "
+                        "labels, and sample (the stratum it was drawn from); with stratum_sizes (as --draw writes "
+                        "them) it also scores other runs over the same corpus. Repeat it for several independent "
+                        "samples: each is estimated, then their F1 differences are pooled")
     parser.add_argument("--predictions", required=True, help="the .jsonl written by predict.py")
     parser.add_argument("--disagreements", help="its disagreements file (default: beside it, as predict.py writes it)")
     parser.add_argument("--draw", metavar="STRATUM=N,...", help="instead of estimating, draw N sentences of each "
@@ -46,8 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     disagreements = Path(args.disagreements) if args.disagreements else disagreements_path(predictions)
     if args.draw:
         return _draw(predictions, disagreements, args)
-    from training.analysis.alarm_rates import estimate_alarms, render_estimate
-    print(render_estimate(estimate_alarms(Path(args.gold), predictions, disagreements)))
+    from training.analysis.alarm_rates import estimate_alarms, render_estimate, render_pooled
+    estimates = [estimate_alarms(Path(gold), predictions, disagreements) for gold in args.gold]
+    for gold, estimate in zip(args.gold, estimates):
+        print(f"## {gold}\n\n{render_estimate(estimate)}\n" if len(estimates) > 1 else render_estimate(estimate))
+    if len(estimates) > 1:
+        print(render_pooled(estimates, args.gold))
     return 0
 
 

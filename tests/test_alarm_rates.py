@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SEEDS, assert_one_line_error, run_script
-from training.analysis.alarm_rates import STRATA, estimate_alarms, f1_difference_intervals, stratum
+from training.analysis.alarm_rates import (STRATA, AlarmEstimate, estimate_alarms, f1_difference_intervals,
+                                          pooled_f1_differences, stratum)
 from training.analysis.strata_sample import draw_sample, parse_counts
 from training.errors import InputError
 from training.inputs.gold import load_corpus_gold, text_hash
@@ -88,6 +89,33 @@ def test_the_f1_difference_carries_the_noise_of_the_sample(run, tmp_path):
     torn = write_jsonl(tmp_path / "torn.jsonl", [gold_row(0, ["attack"], "model_only"), gold_row(1, [], "model_only")])
     attack = f1_difference_intervals(estimate_alarms(torn, run, tmp_path / "pred.disagreements.jsonl"))["attack"]
     assert attack["low"] < attack["difference"] < attack["high"]
+
+
+def test_pooled_samples_weigh_by_the_spread_of_their_own_difference(run, tmp_path):
+    disagreements = tmp_path / "pred.disagreements.jsonl"
+    sure = estimate_alarms(write_jsonl(tmp_path / "sure.jsonl", [
+        gold_row(0, ["attack"], "model_only"), gold_row(2, [], "rules_only")]), run, disagreements)
+    torn = estimate_alarms(write_jsonl(tmp_path / "torn.jsonl", [
+        gold_row(0, ["attack"], "model_only"), gold_row(1, [], "model_only")]), run, disagreements)
+    noisier = estimate_alarms(write_jsonl(tmp_path / "noisier.jsonl", [
+        gold_row(0, ["attack"], "model_only"), gold_row(1, [], "model_only"), gold_row(3, ["attack"], "both"),
+        gold_row(4, [], "both")]), run, disagreements)
+    # a sample with no spread takes the whole weight, and the pooled figure is its own
+    assert pooled_f1_differences([sure, torn])["attack"] == {"difference": 1.0, "low": 1.0, "high": 1.0, "weights": [1.0, 0.0]}
+    # the same sample twice (redrawn independently, so their spreads differ a little): its own point estimate
+    twice = pooled_f1_differences([torn, torn])["attack"]
+    assert twice["weights"] == pytest.approx([0.5, 0.5], abs=0.05)
+    assert twice["difference"] == pytest.approx(f1_difference_intervals(torn)["attack"]["difference"])
+    # two noisy samples: both weigh, and the pooled point lies between theirs
+    alone = [f1_difference_intervals(e)["attack"] for e in (torn, noisier)]
+    assert alone[0]["difference"] != alone[1]["difference"]
+    pooled = pooled_f1_differences([torn, noisier])["attack"]
+    assert min(a["difference"] for a in alone) < pooled["difference"] < max(a["difference"] for a in alone)
+    assert 0 < min(pooled["weights"]) and sum(pooled["weights"]) == pytest.approx(1)
+    assert pooled["low"] <= pooled["difference"] <= pooled["high"]
+    other_corpus = AlarmEstimate({**torn.sizes, "neither": 6}, torn.outcomes)
+    with pytest.raises(InputError, match="same predict run"):
+        pooled_f1_differences([torn, other_corpus])
 
 
 def test_the_draw_is_seeded_per_stratum_and_estimates_once_labelled(run, tmp_path):
@@ -170,6 +198,13 @@ def test_the_script_prints_the_table(run, tmp_path):
     assert "attack: model minus rules +0 true positives, +2 false alarms; F1 +0.000 (95% stratified" in result.stdout
     result = run_script("estimate_alarms.py", "--gold", gold, "--predictions", tmp_path / "missing.jsonl")
     assert_one_line_error(result, "missing.jsonl")
+    second = write_jsonl(tmp_path / "second.jsonl", [gold_row(0, ["attack"], "model_only"), gold_row(5, [], "neither")])
+    result = run_script("estimate_alarms.py", "--gold", gold, "--gold", second, "--predictions", run)
+    assert result.returncode == 0, result.stderr
+    assert f"## {second}" in result.stdout and "Pooled over 2 samples" in result.stdout
+    # neither sample has spread, so they weigh alike: the counts are pooled, then scored. The model's
+    # attack: 2 false alarms in the first, 2 true positives in the second -> 1 and 1, F1 2/3; the rules' 0.
+    assert "attack: model minus rules F1 +0.667 (95% interval +0.667 to +0.667); weights 0.50 / 0.50" in result.stdout
 
 
 ECONOMY = ROOT.parent / "shared" / "data" / "ant_news_economy.jsonl.gz"

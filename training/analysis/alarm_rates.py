@@ -97,6 +97,27 @@ def _f1(counts: np.ndarray) -> np.ndarray:
     return np.divide(2 * tp, denominator, out=np.zeros(tp.shape), where=denominator > 0)
 
 
+def _redrawn_counts(estimate: AlarmEstimate, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """[resamples, systems, labels, KINDS] corpus counts, each from a stratified bootstrap redraw of the
+    labelled sample: every stratum's labelled sentences resampled with replacement, its size kept."""
+    return np.stack([estimate.corpus_counts({s: rows[rng.integers(0, len(rows), len(rows))]
+                                             for s, rows in estimate.outcomes.items()})
+                     for _ in range(resamples)])
+
+
+def _differences(counts: np.ndarray) -> np.ndarray:
+    """Model F1 minus rules F1, per label, of [..., systems, labels, KINDS] counts."""
+    f1 = _f1(counts)
+    return f1[..., 0, :] - f1[..., 1, :]
+
+
+def _interval(point: np.ndarray, redrawn: np.ndarray, confidence: float) -> dict[str, dict[str, float]]:
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(redrawn, [tail, 100 - tail], axis=0)
+    return {label: {"difference": float(point[k]), "low": float(low[k]), "high": float(high[k])}
+            for k, label in enumerate(LABELS)}
+
+
 def f1_difference_intervals(estimate: AlarmEstimate, resamples: int = RESAMPLES, seed: int = 0,
                             confidence: float = CONFIDENCE) -> dict[str, dict[str, float]]:
     """Per label: the model's estimated corpus F1 minus the rules', with a stratified bootstrap interval.
@@ -104,17 +125,45 @@ def f1_difference_intervals(estimate: AlarmEstimate, resamples: int = RESAMPLES,
     Each redraw resamples every stratum's labelled sentences with replacement (the strata sizes stay),
     so the interval carries the sampling noise of the hand-labelled sample, stratum by stratum.
     """
+    redrawn = _redrawn_counts(estimate, resamples, np.random.default_rng(seed))
+    return _interval(_differences(estimate.corpus_counts()), _differences(redrawn), confidence)
+
+
+def pooled_f1_differences(estimates: list[AlarmEstimate], resamples: int = RESAMPLES, seed: int = 0,
+                          confidence: float = CONFIDENCE) -> dict[str, dict]:
+    """Per label: model minus rules corpus F1 from several independent labelled samples of one run, pooled.
+
+    Each sample's estimated counts are unbiased for the same corpus, so any weighted mean of them is
+    too. Per label, each sample weighs the inverse of the bootstrap variance of its own F1
+    difference: a sample that is thin where this run disagrees with the rules (one drawn from
+    another run's strata) counts less; one with no spread at all takes the whole weight. The
+    interval redraws every sample independently and pools each redraw with the same weights.
+    """
+    if len({e.corpus_sentences for e in estimates}) > 1:
+        raise InputError(f"the samples estimate corpora of {sorted({e.corpus_sentences for e in estimates})} "
+                         f"sentences: pooling needs samples of the same predict run")
     rng = np.random.default_rng(seed)
-    diffs = []
-    for _ in range(resamples):
-        redraw = {s: rows[rng.integers(0, len(rows), len(rows))] for s, rows in estimate.outcomes.items()}
-        f1 = _f1(estimate.corpus_counts(redraw))
-        diffs.append(f1[0] - f1[1])
-    f1 = _f1(estimate.corpus_counts())
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(np.array(diffs), [tail, 100 - tail], axis=0)
-    return {label: {"difference": float(f1[0, k] - f1[1, k]), "low": float(low[k]), "high": float(high[k])}
-            for k, label in enumerate(LABELS)}
+    redrawn = np.stack([_redrawn_counts(e, resamples, rng) for e in estimates])  # [samples, resamples, S, L, K]
+    weights = _inverse_variance_weights(_differences(redrawn).var(axis=1))       # [samples, labels]
+    point = _pool(weights, np.stack([e.corpus_counts() for e in estimates]))
+    result = _interval(_differences(point), _differences(_pool(weights, redrawn)), confidence)
+    for k, label in enumerate(LABELS):
+        result[label]["weights"] = [float(w) for w in weights[:, k]]
+    return result
+
+
+def _pool(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Sum over samples of [samples, labels] weights times [samples, ..., systems, labels, KINDS] counts."""
+    shape = (weights.shape[0],) + (1,) * (counts.ndim - 3) + (weights.shape[1], 1)
+    return (weights.reshape(shape) * counts).sum(axis=0)
+
+
+def _inverse_variance_weights(variances: np.ndarray) -> np.ndarray:
+    """[samples, labels] weights summing to 1 per label, each sample's 1/variance; where some samples have
+    no variance, they share the weight equally."""
+    exact = variances <= 1e-12
+    inverse = np.where(exact.any(axis=0), exact.astype(float), 1 / np.where(exact, 1.0, variances))
+    return inverse / inverse.sum(axis=0)
 
 
 def _gold_key(row: dict, number: int, gold: Path) -> tuple[str, int]:
@@ -244,3 +293,14 @@ def _render_label_scores(estimate: AlarmEstimate) -> list[str]:
                      f"alarms; F1 {d['difference']:+.3f} ({CONFIDENCE:.0%} stratified bootstrap interval "
                      f"{d['low']:+.3f} to {d['high']:+.3f})")
     return lines
+
+
+def render_pooled(estimates: list[AlarmEstimate], names: list[str]) -> str:
+    """Per label, the pooled model-minus-rules F1 of several samples of one run (`pooled_f1_differences`)."""
+    lines = [f"Pooled over {len(estimates)} samples ({', '.join(names)}), each weighted per label by the inverse "
+             f"variance of its own F1 difference:"]
+    for label, d in pooled_f1_differences(estimates).items():
+        weights = " / ".join(f"{w:.2f}" for w in d["weights"])
+        lines.append(f"{label}: model minus rules F1 {d['difference']:+.3f} ({CONFIDENCE:.0%} interval "
+                     f"{d['low']:+.3f} to {d['high']:+.3f}); weights {weights}")
+    return "\n".join(lines)
