@@ -100,8 +100,10 @@ def test_pooled_samples_weigh_by_the_spread_of_their_own_difference(run, tmp_pat
     noisier = estimate_alarms(write_jsonl(tmp_path / "noisier.jsonl", [
         gold_row(0, ["attack"], "model_only"), gold_row(1, [], "model_only"), gold_row(3, ["attack"], "both"),
         gold_row(4, [], "both")]), run, disagreements)
-    # a sample with no spread takes the whole weight, and the pooled figure is its own
-    assert pooled_f1_differences([sure, torn])["attack"] == {"difference": 1.0, "low": 1.0, "high": 1.0, "weights": [1.0, 0.0]}
+    # a sample with no spread saw too little to weigh more: equal weights, and the counts pooled, then scored
+    # (model attack: 2 true positives in `sure`, 1 and a false alarm in `torn` -> 1.5 and 0.5, F1 6/7; rules 0)
+    with_sure = pooled_f1_differences([sure, torn])["attack"]
+    assert with_sure["weights"] == [0.5, 0.5] and with_sure["difference"] == pytest.approx(6 / 7)
     # the same sample twice (redrawn independently, so their spreads differ a little): its own point estimate
     twice = pooled_f1_differences([torn, torn])["attack"]
     assert twice["weights"] == pytest.approx([0.5, 0.5], abs=0.05)

@@ -136,8 +136,10 @@ def pooled_f1_differences(estimates: list[AlarmEstimate], resamples: int = RESAM
     Each sample's estimated counts are unbiased for the same corpus, so any weighted mean of them is
     too. Per label, each sample weighs the inverse of the bootstrap variance of its own F1
     difference: a sample that is thin where this run disagrees with the rules (one drawn from
-    another run's strata) counts less; one with no spread at all takes the whole weight. The
-    interval redraws every sample independently and pools each redraw with the same weights.
+    another run's strata) counts less. A sample with no spread on a label saw too few distinct
+    outcomes to measure it (no positive at all, say), which is no certainty, so such a label
+    weighs every sample alike. The interval redraws every sample independently and pools each
+    redraw with the same weights.
     """
     if len({e.corpus_sentences for e in estimates}) > 1:
         raise InputError(f"the samples estimate corpora of {sorted({e.corpus_sentences for e in estimates})} "
@@ -159,10 +161,10 @@ def _pool(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def _inverse_variance_weights(variances: np.ndarray) -> np.ndarray:
-    """[samples, labels] weights summing to 1 per label, each sample's 1/variance; where some samples have
-    no variance, they share the weight equally."""
-    exact = variances <= 1e-12
-    inverse = np.where(exact.any(axis=0), exact.astype(float), 1 / np.where(exact, 1.0, variances))
+    """[samples, labels] weights summing to 1 per label, each sample's 1/variance; equal weights for a
+    label on which some sample has no variance."""
+    degenerate = (variances <= 1e-12).any(axis=0)
+    inverse = np.where(degenerate, 1.0, 1 / np.where(variances <= 1e-12, 1.0, variances))
     return inverse / inverse.sum(axis=0)
 
 
