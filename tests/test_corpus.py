@@ -119,6 +119,17 @@ def test_presplit_rows_are_not_split_again_and_numbered_per_document(tmp_path):
     assert got == [("d1", 0, rows[0]["text"]), ("d1", 1, rows[1]["text"]), ("d2", 0, rows[2]["text"])]
 
 
+def test_presplit_text_files_give_one_sentence_per_line(tmp_path):
+    (tmp_path / "docs").mkdir()
+    lines = ["شن الفريق هجوما كاسحا على مرمى المنافس", "", "أطلقت الشركة هاتفا جديدا اليوم.  وبيعت النسخ كلها"]
+    for path in (tmp_path / "s.txt", tmp_path / "docs" / "a.txt"):
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for source, doc_id in ((tmp_path / "s.txt", "s.txt"), (tmp_path / "docs", "a.txt")):
+        got = [(s.doc_id, s.sent_id, s.text) for s in iter_sentences(source, presplit=True)]
+        assert got == [(doc_id, 0, lines[0]), (doc_id, 1, "أطلقت الشركة هاتفا جديدا اليوم. وبيعت النسخ كلها")]
+    assert len(list(iter_sentences(tmp_path / "s.txt"))) == 3  # without presplit the text is split as an article
+
+
 def test_jsonl_is_streamed_not_loaded_whole(tmp_path):
     path = tmp_path / "big.jsonl"
     path.write_text(json.dumps({"text": ARTICLE}, ensure_ascii=False) + "\n{this line is broken\n", encoding="utf-8")

@@ -33,6 +33,7 @@ ARTICLE_SUFFIXES = {".txt", ".html", ".htm"}
 class Article:
     doc_id: str
     text: str
+    lines_are_sentences: bool = False  # a .txt/.html file: with presplit, each of its lines is a sentence
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ def _folder_articles(root: Path, encoding: str) -> Iterator[Article]:
         text = decode_bytes(_read_bytes(path), str(path), encoding)
         if path.suffix.lower() in {".html", ".htm"}:
             text = html_to_text(text)
-        yield Article(path.relative_to(root).as_posix(), text)
+        yield Article(path.relative_to(root).as_posix(), text, lines_are_sentences=True)
 
 
 def row_articles(rows: Iterable[dict], source: str, first_row: int = 0) -> Iterator[Article]:
@@ -255,7 +256,7 @@ def iter_articles(path: str | Path, encoding: str = "auto") -> Iterator[Article]
                 yield from row_articles(reader, str(path))
         elif suffix in ARTICLE_SUFFIXES:
             text = decode_bytes(_read_bytes(path), str(path), encoding)
-            yield Article(path.name, html_to_text(text) if suffix in {".html", ".htm"} else text)
+            yield Article(path.name, html_to_text(text) if suffix in {".html", ".htm"} else text, lines_are_sentences=True)
         else:
             raise InputError(f"{path}: unsupported input; expected a folder, .jsonl, .csv, .txt or .html")
     except UnicodeDecodeError as err:
@@ -289,10 +290,11 @@ def _stdin_articles() -> Iterator[Article]:
 
 def article_sentences(article: Article, presplit: bool, min_words: int, stats: CleaningStats,
                       source: str | Path = "") -> list[str]:
-    """One article's sentences: cleaned and split, or (`presplit`) the whole text as one sentence."""
+    """One article's sentences: cleaned and split, or (`presplit`) as given: a row's text is one
+    sentence, and so is each non-empty line of a .txt or .html file."""
     if presplit:
-        text = " ".join(fix_characters(article.text).split())
-        return [text] if text else []
+        pieces = article.text.split("\n") if article.lines_are_sentences else [article.text]
+        return [text for text in (" ".join(fix_characters(piece).split()) for piece in pieces) if text]
     before = stats.removed["unpunctuated_passage_cut"]
     sentences = split_article(article.text, min_words, stats)
     if stats.removed["unpunctuated_passage_cut"] > before:
