@@ -163,8 +163,8 @@ def _pool(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
 def _inverse_variance_weights(variances: np.ndarray) -> np.ndarray:
     """[samples, labels] weights summing to 1 per label, each sample's 1/variance; equal weights for a
     label on which some sample has no variance."""
-    degenerate = (variances <= 1e-12).any(axis=0)
-    inverse = np.where(degenerate, 1.0, 1 / np.where(variances <= 1e-12, 1.0, variances))
+    flat = variances <= 1e-12
+    inverse = np.where(flat.any(axis=0), 1.0, 1 / np.where(flat, 1.0, variances))
     return inverse / inverse.sum(axis=0)
 
 
