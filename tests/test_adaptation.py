@@ -74,6 +74,14 @@ def test_adapt_writes_a_loadable_model_trained_on_both_corpora(chain, tmp_path):
     again = run_script("adapt.py", "--config", TINY, "--input", SEEDS, "--output", out,
                        f"--model.name_or_path={chain['model']}")
     assert_one_line_error(again, "already exists")
+    # Hand labels kept inside an earlier run folder are an input: --overwrite may not replace that folder.
+    labels = out / "my_labels.jsonl"
+    labels.write_text(json.dumps({"text": "قتل ثلاثة جنود في هجوم.", "labels": ["attack", "casualty"]},
+                                 ensure_ascii=False) + "\n", "utf-8")
+    replaced = run_script("adapt.py", "--config", TINY, "--input", SEEDS, "--output", out, "--overwrite",
+                          f"--model.name_or_path={chain['model']}", f"--data.gold_files=[{labels}]")
+    assert_one_line_error(replaced, "contains the input")
+    assert labels.is_file() and (out / "model").is_dir()
 
 
 def test_leave_one_article_out_never_scores_a_sentence_its_model_saw(chain, tmp_path):
