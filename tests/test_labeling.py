@@ -285,6 +285,13 @@ def test_rules_on_the_news_gold_stay_above_floor():
     assert macro >= 0.91, per_label  # measured 0.921; the issue's bar is 0.90
 
 
+def test_rules_on_the_written_period_sentences_stay_above_floor():
+    # Written after the rules and never used to revise them: their held-out figure, far below
+    # the seeds' in-sample 0.988 (the rules miss a third of its withdrawal sentences).
+    macro, per_label = rules_macro_f1(load_gold(SEEDS / "gold_written_period.jsonl"))
+    assert macro >= 0.83, per_label  # measured 0.845 (withdrawal_talks 0.778)
+
+
 @pytest.mark.parametrize("name", ["offtopic_sentences.txt", "offtopic_heldout.txt"])
 def test_rules_rarely_fire_on_sports_health_and_technology(name):
     lines = [line.strip() for line in (DATA / name).read_text("utf-8").splitlines()
