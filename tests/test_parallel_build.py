@@ -12,6 +12,7 @@ import pytest
 from conftest import ROOT, SEEDS, assert_one_line_error, run_script, script_env
 from training.data.build_workers import CHUNK_ARTICLES
 from training.config import load_config
+from training.errors import UserError
 from training.data.dataset import build_dataset, build_shard, merge_dataset
 
 
@@ -50,6 +51,14 @@ def test_shards_merged_in_order_give_the_same_dataset(corpus, reference, tmp_pat
     merge_dataset([str(f) for f in shards], str(tmp_path / "out"), config)
     assert tree(tmp_path / "out") == tree(reference)
     assert all(f.is_dir() for f in shards)  # a merge never deletes its inputs
+    # Hand labels kept inside that output are an input of the next merge: --overwrite may not replace it.
+    labels = tmp_path / "out" / "my_labels.jsonl"
+    labels.write_text(json.dumps({"text": "قتل ثلاثة جنود في هجوم.", "labels": ["casualty"]}, ensure_ascii=False) + "\n",
+                      "utf-8")
+    with_labels = load_config(None, [f"--data.gold_files=[{labels}]"])
+    with pytest.raises(UserError, match="contains the input"):
+        merge_dataset([str(f) for f in shards], str(tmp_path / "out"), with_labels, overwrite=True)
+    assert labels.is_file()
 
 
 def test_merge_refuses_shards_out_of_order_or_missing(corpus, tmp_path):

@@ -49,6 +49,11 @@ class DataConfig:
             missing = [f for f in getattr(self, name) if not Path(f).is_file()]
             require(not missing, f"data.{name}: no such file {missing[0]!r}" if missing else "")
 
+    def input_files(self) -> list[str]:
+        """The files a build with this config reads besides its articles: the lexicon and the
+        hand-label files. An output may be none of them, nor hold one (training.outputs)."""
+        return [self.lexicon, *self.gold_files, *self.test_gold_files]
+
 
 @dataclass
 class ModelConfig:

@@ -95,7 +95,7 @@ def merge_dataset(shard_dirs: list[str], output_dir: str, config: Config, gold_f
         if {key: info[key] for key in expected} != expected or info["shard"] != [k, len(shard_dirs)]:
             raise UserError(f"{d}: not shard {k}/{len(shard_dirs)} of the same input and data config "
                             f"(data.min_words, data.lexicon) as the others and this merge")
-    inputs = [*shard_dirs, gold_file, config.data.lexicon]
+    inputs = [*shard_dirs, gold_file, *config.data.input_files()]
     with output_folder(output_dir, "build_dataset", inputs, overwrite) as tmp, BuildPool(1, config.data.lexicon) as pool:
         chunks = merge_shards([Path(d) for d in shard_dirs])
         result = _build_from_chunks(chunks, first["input"], first["presplit"], config, gold_file, tmp, pool)
@@ -156,7 +156,7 @@ def _shard_info(folder: Path) -> dict:
 
 def _build_inputs(input_path, gold_file, config: Config) -> list:
     """What a build reads, so that its output may not overwrite or sit inside any of it."""
-    return [input_path, gold_file, config.data.lexicon, *config.data.gold_files, *config.data.test_gold_files]
+    return [input_path, gold_file, *config.data.input_files()]
 
 
 def _chunk_settings(config: Config, presplit: bool, source) -> ChunkSettings:

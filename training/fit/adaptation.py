@@ -82,8 +82,7 @@ def adaptation_record(config: Config, own: list[Article], replay: list[Article],
 
 def adaptation_inputs(config: Config, articles, replay, gold=None) -> list:
     """Every path an adaptation run reads: its output may be none of them, nor inside one."""
-    return [articles, replay, gold, config.model.name_or_path, config.data.lexicon, *config.data.gold_files,
-            *config.data.test_gold_files]
+    return [articles, replay, gold, config.model.name_or_path, *config.data.input_files()]
 
 
 def read_articles(articles: str | Path) -> list[Article]:
