@@ -290,6 +290,9 @@ def test_rules_on_the_written_period_sentences_stay_above_floor():
     # the seeds' in-sample 0.988 (the rules miss a third of its withdrawal sentences).
     macro, per_label = rules_macro_f1(load_gold(SEEDS / "gold_written_period.jsonl"))
     assert macro >= 0.83, per_label  # measured 0.845 (withdrawal_talks 0.778)
+    # The second set, written later: the same picture (20 of its 32 withdrawal sentences).
+    macro, per_label = rules_macro_f1(load_gold(SEEDS / "gold_written_period_2.jsonl"))
+    assert macro >= 0.83, per_label  # measured 0.842 (withdrawal_talks 0.769)
 
 
 @pytest.mark.parametrize("name", ["offtopic_sentences.txt", "offtopic_heldout.txt"])

@@ -1,12 +1,16 @@
-"""seeds/written_period_articles.jsonl: the team's written, hand-labelled sentences in the 2023-24 period's phrasing.
+"""seeds/written_period_articles*.jsonl: the team's written, hand-labelled sentences in the 2023-24 period's phrasing.
 
 They teach a model (through `data.gold_files`) the talks on ending the coalition's mission that
 ANT's 2018 news never reports, and are scored against the seed articles, which they must not copy.
+The second set was written later, without reading the first set's scores, so that a model trained
+on the first has a written test it never saw.
 """
 
 from __future__ import annotations
 
 from difflib import SequenceMatcher
+
+import pytest
 
 from conftest import SEEDS
 from training.config import DataConfig
@@ -14,8 +18,12 @@ from training.inputs.corpus import article_sentences, iter_articles
 from training.inputs.gold import load_gold
 from training.inputs.text import CleaningStats
 
-WRITTEN = SEEDS / "written_period_articles.jsonl"
-GOLD = SEEDS / "gold_written_period.jsonl"
+# (articles, hand labels, fewest withdrawal_talks positives)
+WRITTEN_SETS = [
+    (SEEDS / "written_period_articles.jsonl", SEEDS / "gold_written_period.jsonl", 40),
+    (SEEDS / "written_period_articles_2.jsonl", SEEDS / "gold_written_period_2.jsonl", 30),
+]
+each_set = pytest.mark.parametrize("written, gold, fewest_positives", WRITTEN_SETS, ids=["set1", "set2"])
 LONGEST_SHARED_RUN = 5   # words in a row a written sentence may share with a seed sentence (names, stock phrases)
 
 
@@ -31,27 +39,39 @@ def longest_shared_run(a: str, b: str) -> int:
     return SequenceMatcher(None, x, y, autojunk=False).find_longest_match(0, len(x), 0, len(y)).size
 
 
-def test_every_written_sentence_is_hand_labelled_as_the_build_splits_it():
-    rows = load_gold(GOLD)
+@each_set
+def test_every_written_sentence_is_hand_labelled_as_the_build_splits_it(written, gold, fewest_positives):
+    rows = load_gold(gold)
     by_article: dict[str, list[str]] = {}
     for row in rows:
         by_article.setdefault(row["doc_id"], []).append(row["text"])
-    assert sentences_of(WRITTEN) == by_article     # same articles, same sentences, same order
+    assert sentences_of(written) == by_article     # same articles, same sentences, same order
     assert all(by_article[row["doc_id"]][row["sent_id"]] == row["text"] for row in rows)
 
 
-def test_written_sentences_do_not_copy_the_seed_articles():
+@each_set
+def test_written_sentences_do_not_copy_the_seed_articles(written, gold, fewest_positives):
     seed_articles = sentences_of(SEEDS)
     assert len(seed_articles) == 5                  # `--input seeds/` reads the five seed articles, not these
     seed_sentences = [s for sentences in seed_articles.values() for s in sentences]
-    for row in load_gold(GOLD):
+    for row in load_gold(gold):
         run = max(longest_shared_run(row["text"], s) for s in seed_sentences)
         assert run <= LONGEST_SHARED_RUN, row["text"]
 
 
-def test_withdrawal_positives_come_with_the_negatives_that_share_their_words():
-    rows = load_gold(GOLD)
+@each_set
+def test_withdrawal_positives_come_with_the_negatives_that_share_their_words(written, gold, fewest_positives):
+    rows = load_gold(gold)
     positives = [r for r in rows if "withdrawal_talks" in r["labels"]]
     other_withdrawals = [r for r in rows if not r["labels"] and ("انسحاب" in r["text"] or "سحب" in r["text"])]
-    assert len(positives) >= 40 and len(other_withdrawals) >= 6
+    assert len(positives) >= fewest_positives and len(other_withdrawals) >= 6
     assert sum(not r["labels"] for r in rows) >= len(rows) // 3
+
+
+def test_the_two_written_sets_do_not_share_articles_or_sentences():
+    (_, first, _), (_, second, _) = WRITTEN_SETS
+    rows1, rows2 = load_gold(first), load_gold(second)
+    assert not {r["doc_id"] for r in rows1} & {r["doc_id"] for r in rows2}   # one gold file each
+    texts1 = [r["text"] for r in rows1]
+    for row in rows2:
+        assert max(longest_shared_run(row["text"], t) for t in texts1) <= LONGEST_SHARED_RUN, row["text"]
