@@ -13,14 +13,14 @@ import pytest
 from safetensors.numpy import load_file
 
 from conftest import ROOT, SEEDS, assert_one_line_error, interrupt_at_first_checkpoint, run_script, script_env
-from training.config import load_config
+from training.config import TrainingConfig, load_config
 from training.errors import ConfigError, UserError
 from training.inputs.gold import label_matrix, load_gold
 from training.labels import LABELS
 from training.metrics import multilabel_scores
 from training.model.inference import EventClassifier
 from training.fit.sampling import kept_cueless_indices, oversampled_indices, positive_weights
-from training.fit.trainer import multilabel_loss, train, tune_thresholds
+from training.fit.trainer import choose_thresholds, multilabel_loss, train, tune_thresholds
 
 TINY = ROOT / "configs" / "tiny.yaml"
 
@@ -172,6 +172,43 @@ def test_thresholds_tuned_on_a_hand_labelled_file_are_its_best(chain, tmp_path):
         f1 = {t: multilabel_scores(gold[:, [k]], scores[:, [k]] >= t, [label])["per_label"][label]["f1"]
               for t in np.round(np.arange(0.05, 0.96, 0.05), 2)}
         assert f1[metrics["thresholds"][label]] == pytest.approx(max(f1.values())), label
+
+
+@pytest.mark.slow
+def test_threshold_file_labels_take_the_file_for_those_labels_and_validation_for_the_rest(chain, tmp_path):
+    gold_file = SEEDS / "gold.jsonl"
+    base = ["--training.max_steps=2", "--card.gold_file="]
+    train(load_config(TINY, base), chain["data"], tmp_path / "validation")
+    train(load_config(TINY, [*base, f"--training.threshold_file={gold_file}"]), chain["data"], tmp_path / "file")
+    train(load_config(TINY, [*base, f"--training.threshold_file={gold_file}",
+                             "--training.threshold_file_labels=[withdrawal_talks]"]), chain["data"], tmp_path / "mixed")
+    on = {name: json.loads((tmp_path / name / "metrics.json").read_text("utf-8")) for name in ("validation", "file", "mixed")}
+    assert on["mixed"]["thresholds_tuned_on"] == {"attack": "validation", "casualty": "validation",
+                                                  "withdrawal_talks": str(gold_file)}
+    expected = {**on["validation"]["thresholds"], "withdrawal_talks": on["file"]["thresholds"]["withdrawal_talks"]}
+    assert on["mixed"]["thresholds"] == expected       # same seed, same weights: only the sources differ
+
+
+def test_choose_thresholds_takes_each_label_from_its_source():
+    rng = np.random.default_rng(0)
+    gold = rng.random((400, len(LABELS))) < 0.3
+    noise = rng.random(gold.shape)
+    validation = (gold.astype(float), np.where(gold, 0.2 + 0.1 * noise, 0.1 * noise))   # positives above 0.2
+    in_file = (gold.astype(float), np.where(gold, 0.8 + 0.1 * noise, 0.74 * noise))     # positives above 0.8
+    training = TrainingConfig(threshold_file=str(SEEDS / "gold.jsonl"), threshold_file_labels=["withdrawal_talks"])
+    thresholds, tuned_on = choose_thresholds(training, "", validation, in_file)
+    assert thresholds["attack"] == thresholds["casualty"] == 0.2 and thresholds["withdrawal_talks"] == 0.75
+    assert tuned_on["withdrawal_talks"] == training.threshold_file and tuned_on["attack"] == "validation"
+    every = choose_thresholds(TrainingConfig(threshold_file=training.threshold_file), "", validation, in_file)
+    assert every == ({label: 0.75 for label in LABELS}, training.threshold_file)
+    assert choose_thresholds(TrainingConfig(), "", validation, None) == ({label: 0.2 for label in LABELS}, "validation")
+
+
+def test_threshold_file_labels_must_be_labels_and_need_the_file():
+    with pytest.raises(ConfigError, match="unknown labels \\['withdrawal'\\]"):
+        load_config(TINY, [f"--training.threshold_file={SEEDS / 'gold.jsonl'}", "--training.threshold_file_labels=[withdrawal]"])
+    with pytest.raises(ConfigError, match="set that file too"):
+        load_config(TINY, ["--training.threshold_file_labels=[withdrawal_talks]"])
 
 
 @pytest.mark.parametrize("key", ["training.threshold_file", "card.gold_file"])

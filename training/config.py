@@ -20,6 +20,7 @@ import yaml
 
 from training.errors import ConfigError
 from training.io_utils import atomic_write_text, first_line
+from training.labels import LABELS
 
 # How rule votes become labels; training.weak.label_model implements each.
 LABEL_MODELS = ("majority", "naive_bayes")
@@ -117,6 +118,9 @@ class TrainingConfig(OptimizerConfig):
                                        # seeded; the rest are dropped so cue sentences weigh more (1 = keep all)
     threshold_file: str = ""           # hand-labelled JSONL on which to tune the decision thresholds instead of
                                        # the weak validation labels ("" = validation); not a file you test on
+    threshold_file_labels: list[str] = field(default_factory=list)  # the labels threshold_file tunes ([] = all);
+                                       # the others keep validation's, e.g. [withdrawal_talks], whose weak labels
+                                       # are the cue words alone, while the others' hold thousands of real cases
     keep_base_thresholds: bool = False # keep the thresholds of model.name_or_path (a model train.py wrote, as in
                                        # adaptation) instead of tuning them on a validation split of a few hundred articles
     early_stopping_patience: int = 2   # epochs without validation macro-F1 gain before stopping
@@ -140,6 +144,10 @@ class TrainingConfig(OptimizerConfig):
         require(self.train_metrics_sentences >= 0, "training.train_metrics_sentences must be >= 0 (0 = all)")
         require(not (self.keep_base_thresholds and self.threshold_file),
                 "training.keep_base_thresholds and training.threshold_file both choose the thresholds: set one")
+        unknown = sorted(set(self.threshold_file_labels) - set(LABELS))
+        require(not unknown, f"training.threshold_file_labels: unknown labels {unknown}; expected some of {list(LABELS)}")
+        require(self.threshold_file or not self.threshold_file_labels,
+                "training.threshold_file_labels names the labels training.threshold_file tunes: set that file too")
 
 
 @dataclass

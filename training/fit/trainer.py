@@ -269,6 +269,24 @@ def _threshold_split(path: str):
     return Dataset.from_dict({"text": [r["text"] for r in rows], "label_vector": label_matrix(rows).astype(float).tolist()})
 
 
+def choose_thresholds(training, base: str, validation: tuple, file_scores: tuple | None) -> tuple[dict[str, float], str | dict]:
+    """The decision thresholds and where they came from: the base model's (`keep_base_thresholds`),
+    the threshold file's (`file_scores`: gold and scores on it) for all labels or for
+    `threshold_file_labels` with validation's for the rest, or validation's."""
+    if training.keep_base_thresholds:
+        return base_thresholds(base), "base model"
+    if file_scores is None:
+        return tune_thresholds(*validation), "validation"
+    from_file = tune_thresholds(*file_scores)
+    if not training.threshold_file_labels:
+        return from_file, training.threshold_file
+    thresholds = tune_thresholds(*validation)
+    tuned_on = {label: "validation" for label in LABELS}
+    for label in training.threshold_file_labels:
+        thresholds[label], tuned_on[label] = from_file[label], training.threshold_file
+    return thresholds, tuned_on
+
+
 def _train_metrics_sample(train_split, size: int, seed: int):
     """A seeded sample of `size` training sentences (all of them when size is 0 or the split is smaller).
 
@@ -286,15 +304,13 @@ def _finish(trainer, splits, config: Config, model_dir: Path, data_dir, output, 
             overwrite: bool) -> dict:
     """Tune thresholds, measure, and write the model folder atomically (main process only)."""
     val_gold, val_scores = _scores(trainer, splits["validation"])
-    tuning = config.training.threshold_file
-    if config.training.keep_base_thresholds:
-        tuning, thresholds = "base model", base_thresholds(config.model.name_or_path)
-    else:
-        thresholds = tune_thresholds(*(_scores(trainer, splits["thresholds"]) if tuning else (val_gold, val_scores)))
+    file_scores = _scores(trainer, splits["thresholds"]) if config.training.threshold_file else None
+    thresholds, tuned_on = choose_thresholds(config.training, config.model.name_or_path, (val_gold, val_scores),
+                                             file_scores)
     trainer.model.config.thresholds = thresholds
     metrics = {"train_loss": output.training_loss, "global_step": trainer.state.global_step,
                "best_checkpoint": Path(trainer.state.best_model_checkpoint or "").name,
-               "thresholds": thresholds, "thresholds_tuned_on": tuning or "validation", "pos_weight": dict(zip(LABELS, map(float, pos_weight)))}
+               "thresholds": thresholds, "thresholds_tuned_on": tuned_on, "pos_weight": dict(zip(LABELS, map(float, pos_weight)))}
     train_sample = _train_metrics_sample(splits["train"], config.training.train_metrics_sentences, config.training.seed)
     for name in ("train", "validation"):
         gold, scores = (val_gold, val_scores) if name == "validation" else _scores(trainer, train_sample)
