@@ -116,6 +116,9 @@ class TrainingConfig(OptimizerConfig):
     oversample_min_positives: int = 0  # repeat a rare label's training positives until it has this many (0 = off)
     cueless_fraction: float = 1.0      # share of the training sentences no rule voted on (cueless negatives) kept,
                                        # seeded; the rest are dropped so cue sentences weigh more (1 = keep all)
+    masked_cue_copies: bool = False    # add copies of the training positives on which two or more of a label's rules
+                                       # fire, one per rule with its cue words deleted, kept when the rules still give
+                                       # them their labels: the model learns the rarer rules' context (cue_masking.py)
     threshold_file: str = ""           # hand-labelled JSONL on which to tune the decision thresholds instead of
                                        # the weak validation labels ("" = validation); not a file you test on
     threshold_file_labels: list[str] = field(default_factory=list)  # the labels threshold_file tunes ([] = all);

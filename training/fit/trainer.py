@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from training.fit.callbacks import check_finite, finite_loss_callback, interrupt_callback, last_checkpoint, training_arguments
+from training.fit.cue_masking import add_masked_cue_copies
 from training.fit.sampling import drop_cueless, oversample, positive_weights
 from training.config import Config, save_config
 from training.errors import UserError
@@ -185,6 +186,8 @@ def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: b
     if config.training.cueless_fraction < 1:
         data["train"] = drop_cueless(data["train"], config.training.cueless_fraction, config.training.seed,
                                      config.data.lexicon)
+    if config.training.masked_cue_copies:
+        data["train"] = add_masked_cue_copies(data["train"], config.data.lexicon)
     if config.training.oversample_min_positives:
         data["train"] = oversample(data["train"], config.training.oversample_min_positives, config.training.seed)
     preprocess = Preprocessor.from_config(config.model)
