@@ -19,13 +19,14 @@ to what the rules still support.
 from __future__ import annotations
 
 import logging
+from itertools import groupby
 
 import numpy as np
 
 from training.inputs.text import normalize
 from training.labels import LABELS
-from training.weak.label_model import majority_proba
-from training.weak.labeling import POSITIVE, LFApplier, LabelingFunction
+from training.weak.label_model import aggregate
+from training.weak.labeling import POSITIVE, LFApplier, LabelingFunction, voters
 from training.weak.lexicon import Lexicon, tokenize
 
 logger = logging.getLogger(__name__)
@@ -53,13 +54,8 @@ def delete_tokens(text: str, positions: set[int]) -> str | None:
 
 
 def rule_labels(votes: np.ndarray, lfs: list[LabelingFunction]) -> np.ndarray:
-    """[n, labels] 0/1: the weighted majority vote of `votes` at 0.5, as the default label model."""
-    out = np.zeros((len(votes), len(LABELS)), dtype=bool)
-    for k, label in enumerate(LABELS):
-        cols = [j for j, lf in enumerate(lfs) if lf.label == label]
-        weights = np.array([lfs[j].weight for j in cols], dtype=float)
-        out[:, k] = majority_proba(votes[:, cols], weights) >= 0.5
-    return out
+    """[n, labels] 0/1: the rules' labels, the majority vote (the default label model) at 0.5."""
+    return aggregate(votes, lfs, "majority") >= 0.5
 
 
 def candidate_masks(votes: np.ndarray, vectors: np.ndarray, lfs: list[LabelingFunction]) -> list[tuple[int, int]]:
@@ -67,7 +63,7 @@ def candidate_masks(votes: np.ndarray, vectors: np.ndarray, lfs: list[LabelingFu
     label, when another positive rule of that label fires there too."""
     pairs = []
     for k, label in enumerate(LABELS):
-        positive_rules = [j for j, lf in enumerate(lfs) if lf.label == label and lf.polarity == POSITIVE]
+        positive_rules = [j for j in voters(lfs, label) if lfs[j].polarity == POSITIVE]
         fired = votes[:, positive_rules] == POSITIVE
         rows = np.flatnonzero((vectors[:, k] >= 0.5) & (fired.sum(axis=1) >= 2))
         pairs.extend((int(i), positive_rules[c]) for i in rows for c in np.flatnonzero(fired[i]))
@@ -81,12 +77,15 @@ def masked_copies(texts: list[str], vectors: np.ndarray, lexicon: str = "") -> t
     original = rule_labels(votes, applier.lfs)
     pairs = candidate_masks(votes, vectors, applier.lfs)
     sources, copies, rules = [], [], []
-    for row, rule in pairs:
+    for row, row_pairs in groupby(pairs, key=lambda pair: pair[0]):  # pairs are sorted by row
         cues = applier.cues(texts[row])
-        positions = {i for category in applier.lfs[rule].needs for i in cues.at(category)}
-        masked = delete_tokens(texts[row], positions)
-        if masked:
-            sources.append(row), copies.append(masked), rules.append(rule)
+        for _, rule in row_pairs:
+            positions = {i for category in applier.lfs[rule].needs for i in cues.at(category)}
+            masked = delete_tokens(texts[row], positions)
+            if masked:
+                sources.append(row)
+                copies.append(masked)
+                rules.append(rule)
     if not copies:
         return [], [], len(pairs)
     copy_votes = applier.apply(copies)
