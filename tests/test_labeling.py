@@ -293,6 +293,10 @@ def test_rules_on_the_written_period_sentences_stay_above_floor():
     # The second set, written later: the same picture (20 of its 32 withdrawal sentences).
     macro, per_label = rules_macro_f1(load_gold(SEEDS / "gold_written_period_2.jsonl"))
     assert macro >= 0.83, per_label  # measured 0.842 (withdrawal_talks 0.769)
+    # The third, written to train on: wording further from the cue lists (9 of its 31 withdrawal
+    # sentences, 16 of its 22 attacks).
+    macro, per_label = rules_macro_f1(load_gold(SEEDS / "gold_written_period_3.jsonl"))
+    assert macro >= 0.70, per_label  # measured 0.716 (withdrawal_talks 0.450)
 
 
 @pytest.mark.parametrize("name", ["offtopic_sentences.txt", "offtopic_heldout.txt"])

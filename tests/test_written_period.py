@@ -3,7 +3,8 @@
 They teach a model (through `data.gold_files`) the talks on ending the coalition's mission that
 ANT's 2018 news never reports, and are scored against the seed articles, which they must not copy.
 The second set was written later, without reading the first set's scores, so that a model trained
-on the first has a written test it never saw.
+on the first has a written test it never saw. The third was written later still, before any model
+was scored on it, to train on beside the first while the second stays the threshold's set.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from training.inputs.text import CleaningStats
 WRITTEN_SETS = [
     (SEEDS / "written_period_articles.jsonl", SEEDS / "gold_written_period.jsonl", 40),
     (SEEDS / "written_period_articles_2.jsonl", SEEDS / "gold_written_period_2.jsonl", 30),
+    (SEEDS / "written_period_articles_3.jsonl", SEEDS / "gold_written_period_3.jsonl", 30),
 ]
-each_set = pytest.mark.parametrize("written, gold, fewest_positives", WRITTEN_SETS, ids=["set1", "set2"])
+each_set = pytest.mark.parametrize("written, gold, fewest_positives", WRITTEN_SETS, ids=["set1", "set2", "set3"])
 LONGEST_SHARED_RUN = 5   # words in a row a written sentence may share with a seed sentence (names, stock phrases)
 
 
@@ -68,9 +70,9 @@ def test_withdrawal_positives_come_with_the_negatives_that_share_their_words(wri
     assert sum(not r["labels"] for r in rows) >= len(rows) // 3
 
 
-def test_the_two_written_sets_do_not_share_articles_or_sentences():
-    (_, first, _), (_, second, _) = WRITTEN_SETS
-    rows1, rows2 = load_gold(first), load_gold(second)
+@pytest.mark.parametrize("earlier, later", [(0, 1), (0, 2), (1, 2)], ids=["1-2", "1-3", "2-3"])
+def test_written_sets_do_not_share_articles_or_sentences(earlier, later):
+    rows1, rows2 = load_gold(WRITTEN_SETS[earlier][1]), load_gold(WRITTEN_SETS[later][1])
     assert not {r["doc_id"] for r in rows1} & {r["doc_id"] for r in rows2}   # one gold file each
     texts1 = [r["text"] for r in rows1]
     for row in rows2:
