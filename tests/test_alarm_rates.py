@@ -221,6 +221,22 @@ def test_the_economy_gold_file_resolves_in_the_economy_corpus():
     assert all(text_hash(row["text"]) == ref["sha1"] for row, ref in zip(rows, refs))  # the very sentences labelled
 
 
+@pytest.mark.skipif(not ECONOMY.is_file(), reason=f"ANT economy file not found at {ECONOMY}")
+def test_the_second_economy_sample_resolves_and_keeps_its_run_strata():
+    refs = read_jsonl(SEEDS / "gold_economy_2.jsonl")  # drawn from the small recipe with sets 1 + 3
+    rows = load_corpus_gold(SEEDS / "gold_economy_2.jsonl", corpus=ECONOMY)
+    assert len(rows) == len(refs) == 60
+    assert all(text_hash(row["text"]) == ref["sha1"] for row, ref in zip(rows, refs))
+    assert all(sum(r["stratum_sizes"].values()) == 30_734 for r in refs)  # the whole economy file
+
+
+def test_the_two_economy_samples_agree_where_they_meet():
+    first, second = ({(r["id"], r["position"]): r["labels"] for r in read_jsonl(SEEDS / name)}
+                     for name in ("gold_economy.jsonl", "gold_economy_2.jsonl"))
+    shared = first.keys() & second.keys()
+    assert shared and all(first[key] == second[key] for key in shared)  # one reading of a sentence
+
+
 POLITICS = ROOT.parent / "shared" / "data" / "ant_news_politics.jsonl.gz"
 
 
