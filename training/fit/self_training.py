@@ -20,17 +20,14 @@ from the round's model (`--model.name_or_path=MODEL`) to continue, or from the e
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import shutil
 from pathlib import Path
 
 import numpy as np
 
-from training.data.dataset_files import label_columns
+from training.data.revision import label_changes, save_revised
 from training.errors import UserError
-from training.io_utils import atomic_write_json, chunked, iter_jsonl
+from training.io_utils import atomic_write_json, chunked
 from training.labels import LABELS
 from training.weak.labeling import ABSTAIN, POSITIVE, LFApplier
 from training.outputs import check_output, output_folder
@@ -81,16 +78,9 @@ def self_training_round(model_dir: str | Path, data_dir: str | Path, output_dir:
     voted, cued = rule_coverage(texts, LFApplier())
     targets = np.array(train_split["targets"], dtype=np.float32)
     revised = revised_targets(targets, scores, voted, cued, confidence)
-    counts = _counts(targets, revised)
-    columns = [label_columns(row) for row in revised]
-    keys = list(zip(train_split["doc_id"], train_split["sent_id"]))
+    counts = label_changes(targets, revised)
     with output_folder(output_dir, "self_train", [model_dir, data_dir], overwrite) as tmp:
-        data["train"] = _with_columns(train_split, columns, revised)
-        data.save_to_disk(str(tmp / "dataset"))
-        _write_sentences(Path(data_dir) / "sentences.jsonl", tmp / "sentences.jsonl", dict(zip(keys, columns)))
-        for report in ("lf_report.md", "lf_report.json", "build_config.yaml"):
-            if (Path(data_dir) / report).is_file():
-                shutil.copy(Path(data_dir) / report, tmp / report)
+        save_revised(data, data_dir, tmp, revised, "self-train")
         atomic_write_json(tmp / RECORD, {"model": str(model_dir), "data": str(data_dir), "confidence": confidence,
                                          "train_sentences": len(texts), "changes": counts})
     for label, c in counts.items():
@@ -98,32 +88,3 @@ def self_training_round(model_dir: str | Path, data_dir: str | Path, output_dir:
                     c["new_positives"], c["dropped_positives"])
     return counts
 
-
-def _counts(before: np.ndarray, after: np.ndarray) -> dict:
-    return {label: {"new_positives": int(((before[:, k] < 0.5) & (after[:, k] >= 0.5)).sum()),
-                    "dropped_positives": int(((before[:, k] >= 0.5) & (after[:, k] < 0.5)).sum()),
-                    "positives_after": int((after[:, k] >= 0.5).sum())}
-            for k, label in enumerate(LABELS)}
-
-
-def _with_columns(split, columns: list[tuple], revised: np.ndarray):
-    """The split with `labels`, `targets` and `label_vector` replaced by the revised ones
-    (fingerprinted by their content, so the same round writes the same dataset)."""
-
-    def replace(batch, indices):
-        picked = [columns[i] for i in indices]
-        return {name: [c[k] for c in picked] for k, name in enumerate(("labels", "targets", "label_vector"))}
-
-    return split.map(replace, with_indices=True, batched=True, features=split.features, desc="revising targets",
-                     new_fingerprint="self-train-" + hashlib.sha256(revised.tobytes()).hexdigest()[:16])
-
-
-def _write_sentences(source: Path, target: Path, revised: dict[tuple, tuple]) -> None:
-    """sentences.jsonl with the training rows' revised labels; other splits' rows as they were."""
-    with source.open(encoding="utf-8") as src, target.open("w", encoding="utf-8") as dst:
-        for row in iter_jsonl(src, source):
-            key = (row["doc_id"], row["sent_id"])
-            if key in revised:
-                row["labels"], targets, _ = revised[key]
-                row["probs"] = dict(zip(LABELS, targets))
-            dst.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -148,6 +148,10 @@ class HandLabels:
     def __bool__(self) -> bool:
         return bool(self.labels or self.held_out)
 
+    def labels_sentence(self, text: str) -> bool:
+        """Whether a gold file gives `text` its labels (matched as `apply` matches)."""
+        return _text_key(text) in self.labels
+
     def apply(self, texts, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
         """(probs with hand labels in place of weak ones, mask of the sentences kept, counts)."""
         probs, keep = probs.copy(), np.ones(len(probs), dtype=bool)
