@@ -61,6 +61,7 @@ def test_distilled_copy_holds_the_teachers_scores_and_the_hand_labels(chain, tmp
     trained = run_script("train.py", "--config", TINY, "--data", out, "--output", tmp_path / "student",
                          "--training.max_steps=2", "--card.gold_file=")
     assert trained.returncode == 0, trained.stderr[-3000:]
+    assert json.loads((tmp_path / "student" / "distillation.json").read_text("utf-8")) == record
 
 
 def test_distill_refuses_a_bad_weight_a_missing_teacher_and_an_existing_output(chain, tmp_path):

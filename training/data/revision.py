@@ -21,6 +21,10 @@ from training.io_utils import iter_jsonl
 from training.labels import LABELS
 
 BUILD_REPORTS = ("lf_report.md", "lf_report.json", "build_config.yaml")
+# what each revising command records of its round (its inputs, its counts); train.py copies them into the
+# model folder, so a student says which teachers (or which self-training model) made its targets
+SELF_TRAINING_RECORD, DISTILLATION_RECORD = "self_training.json", "distillation.json"
+REVISION_RECORDS = (SELF_TRAINING_RECORD, DISTILLATION_RECORD)
 
 
 def save_revised(data, data_dir: str | Path, folder: Path, revised: np.ndarray, tag: str) -> None:

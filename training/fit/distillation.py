@@ -26,7 +26,7 @@ import numpy as np
 import yaml
 from tqdm.auto import tqdm
 
-from training.data.revision import label_changes, save_revised
+from training.data.revision import DISTILLATION_RECORD, label_changes, save_revised
 from training.errors import UserError
 from training.inputs.gold import HandLabels, load_any_gold
 from training.io_utils import atomic_write_json, chunked
@@ -35,7 +35,6 @@ from training.outputs import check_output, output_folder
 
 logger = logging.getLogger(__name__)
 
-RECORD = "distillation.json"
 SCORE_CHUNK = 8192  # sentences scored per call: bounded memory for the preprocessed inputs
 
 
@@ -108,7 +107,7 @@ def distillation_round(model_dirs: Sequence[str | Path], data_dir: str | Path, o
               "changes": label_changes(weak, revised)}
     with output_folder(output_dir, "distill", inputs, overwrite) as tmp:
         save_revised(data, data_dir, tmp, revised, "distill")
-        atomic_write_json(tmp / RECORD, record)
+        atomic_write_json(tmp / DISTILLATION_RECORD, record)
     for label, c in record["changes"].items():
         logger.info("%s: %d positives after (%d new, %d dropped at 0.5)", label, c["positives_after"],
                     c["new_positives"], c["dropped_positives"])

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data.revision import label_changes, save_revised
+from training.data.revision import SELF_TRAINING_RECORD, label_changes, save_revised
 from training.errors import UserError
 from training.io_utils import atomic_write_json, chunked
 from training.labels import LABELS
@@ -34,7 +34,6 @@ from training.outputs import check_output, output_folder
 
 logger = logging.getLogger(__name__)
 
-RECORD = "self_training.json"
 
 
 def revised_targets(targets: np.ndarray, scores: np.ndarray, voted: np.ndarray, cued: np.ndarray,
@@ -81,7 +80,7 @@ def self_training_round(model_dir: str | Path, data_dir: str | Path, output_dir:
     counts = label_changes(targets, revised)
     with output_folder(output_dir, "self_train", [model_dir, data_dir], overwrite) as tmp:
         save_revised(data, data_dir, tmp, revised, "self-train")
-        atomic_write_json(tmp / RECORD, {"model": str(model_dir), "data": str(data_dir), "confidence": confidence,
+        atomic_write_json(tmp / SELF_TRAINING_RECORD, {"model": str(model_dir), "data": str(data_dir), "confidence": confidence,
                                          "train_sentences": len(texts), "changes": counts})
     for label, c in counts.items():
         logger.info("%s: %d new positives where no rule voted, %d cue positives dropped", label,

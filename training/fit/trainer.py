@@ -22,6 +22,7 @@ from training.fit.callbacks import check_finite, finite_loss_callback, interrupt
 from training.fit.cue_masking import add_masked_cue_copies
 from training.fit.sampling import drop_cueless, oversample, positive_weights
 from training.config import Config, save_config
+from training.data.revision import REVISION_RECORDS
 from training.errors import UserError
 from training.io_utils import atomic_write_json, first_line
 from training.inputs.gold import label_matrix, load_any_gold
@@ -331,7 +332,7 @@ def _finish(trainer, splits, config: Config, model_dir: Path, data_dir, output, 
         save_config(config, tmp / "training_config.yaml")
         atomic_write_json(tmp / "metrics.json", metrics)
         _record_pretraining(Path(config.model.name_or_path), tmp)
-        for report in ("lf_report.md", "lf_report.json"):
+        for report in ("lf_report.md", "lf_report.json", *REVISION_RECORDS):
             if (Path(data_dir) / report).is_file():
                 shutil.copy(Path(data_dir) / report, tmp / report)
         _evaluate_on_gold(tmp, config.card.gold_file)
