@@ -62,6 +62,7 @@ def test_distilled_copy_holds_the_teachers_scores_and_the_hand_labels(chain, tmp
                          "--training.max_steps=2", "--card.gold_file=")
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert json.loads((tmp_path / "student" / "distillation.json").read_text("utf-8")) == record
+    assert "--training.pos_weight=none" in trained.stderr  # the default auto weights would count twice
 
 
 def test_distill_refuses_a_bad_weight_a_missing_teacher_and_an_existing_output(chain, tmp_path):

@@ -22,7 +22,7 @@ from training.fit.callbacks import check_finite, finite_loss_callback, interrupt
 from training.fit.cue_masking import add_masked_cue_copies
 from training.fit.sampling import drop_cueless, oversample, positive_weights
 from training.config import Config, save_config
-from training.data.revision import REVISION_RECORDS
+from training.data.revision import DISTILLATION_RECORD, REVISION_RECORDS
 from training.errors import UserError
 from training.io_utils import atomic_write_json, first_line
 from training.inputs.gold import label_matrix, load_any_gold
@@ -199,6 +199,11 @@ def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: b
     train_vectors = np.array(data["train"]["label_vector"])
     pos_weight = (positive_weights(train_vectors, config.training.max_pos_weight)
                   if config.training.pos_weight == "auto" else np.ones(len(LABELS)))
+    if config.training.pos_weight == "auto" and (Path(data_dir) / DISTILLATION_RECORD).is_file():
+        # BCE with positive weight w fits odds w times the data's, so teachers' scores already carry
+        # their weighting; weighting again inflates the student's (README, "Distilling the runs' average")
+        logger.warning("%s holds distilled targets: the teachers' scores already carry their positive weights; "
+                       "pass --training.pos_weight=none not to count them twice", data_dir)
     interrupt = interrupt_callback()
     trainer = _make_trainer(model, tokenizer, _training_arguments(config, run_dir), splits, pos_weight,
                             config.training.early_stopping_patience, [interrupt, finite_loss_callback()],
