@@ -27,13 +27,13 @@ import numpy as np
 
 from training.data.revision import SELF_TRAINING_RECORD, label_changes, save_revised
 from training.errors import UserError
-from training.io_utils import atomic_write_json, chunked
+from training.fit.distillation import teacher_scores
+from training.io_utils import atomic_write_json
 from training.labels import LABELS
 from training.weak.labeling import ABSTAIN, POSITIVE, LFApplier
 from training.outputs import check_output, output_folder
 
 logger = logging.getLogger(__name__)
-
 
 
 def revised_targets(targets: np.ndarray, scores: np.ndarray, voted: np.ndarray, cued: np.ndarray,
@@ -62,7 +62,6 @@ def self_training_round(model_dir: str | Path, data_dir: str | Path, output_dir:
                         confidence: float = 0.9, batch_size: int | None = None, overwrite: bool = False) -> dict:
     """Relabel `data_dir`'s training split with the model in `model_dir` (see module docstring)
     and write the revised dataset folder to `output_dir` atomically. Returns the counts."""
-    from training.model.inference import EventClassifier
     from training.fit.trainer import load_training_data
 
     if not 0.5 < confidence < 1:
@@ -70,18 +69,18 @@ def self_training_round(model_dir: str | Path, data_dir: str | Path, output_dir:
     output_dir = Path(output_dir)
     check_output(output_dir, "self_train", [model_dir, data_dir], overwrite)
     data = load_training_data(data_dir)
-    classifier = EventClassifier.from_pretrained(str(model_dir), compile=False)
     train_split = data["train"]
     texts = train_split["text"]
-    scores = np.concatenate([classifier.predict_scores(chunk, batch_size)[0] for chunk in chunked(texts, 8192)])
+    scores = teacher_scores([model_dir], texts, batch_size)[0]  # the round's model teaches the next one
     voted, cued = rule_coverage(texts, LFApplier())
     targets = np.array(train_split["targets"], dtype=np.float32)
     revised = revised_targets(targets, scores, voted, cued, confidence)
     counts = label_changes(targets, revised)
     with output_folder(output_dir, "self_train", [model_dir, data_dir], overwrite) as tmp:
         save_revised(data, data_dir, tmp, revised, "self-train")
-        atomic_write_json(tmp / SELF_TRAINING_RECORD, {"model": str(model_dir), "data": str(data_dir), "confidence": confidence,
-                                         "train_sentences": len(texts), "changes": counts})
+        atomic_write_json(tmp / SELF_TRAINING_RECORD, {"model": str(model_dir), "data": str(data_dir),
+                                                       "confidence": confidence, "train_sentences": len(texts),
+                                                       "changes": counts})
     for label, c in counts.items():
         logger.info("%s: %d new positives where no rule voted, %d cue positives dropped", label,
                     c["new_positives"], c["dropped_positives"])
