@@ -197,13 +197,14 @@ def train(config: Config, data_dir: str | Path, model_dir: str | Path, resume: b
     model.config.preprocessing = preprocess.to_dict()
     splits = _tokenize(data, tokenizer, preprocess, config.model.max_length, config.training.soft_targets)
     train_vectors = np.array(data["train"]["label_vector"])
-    pos_weight = (positive_weights(train_vectors, config.training.max_pos_weight)
-                  if config.training.pos_weight == "auto" else np.ones(len(LABELS)))
-    if config.training.pos_weight == "auto" and (Path(data_dir) / DISTILLATION_RECORD).is_file():
-        # BCE with positive weight w fits odds w times the data's, so teachers' scores already carry
-        # their weighting; weighting again inflates the student's (README, "Distilling the runs' average")
-        logger.warning("%s holds distilled targets: the teachers' scores already carry their positive weights; "
-                       "pass --training.pos_weight=none not to count them twice", data_dir)
+    pos_weight = np.ones(len(LABELS))
+    if config.training.pos_weight == "auto":
+        pos_weight = positive_weights(train_vectors, config.training.max_pos_weight)
+        if (Path(data_dir) / DISTILLATION_RECORD).is_file():
+            # BCE with positive weight w fits odds w times the data's, so teachers' scores already carry
+            # their weighting; weighting again inflates the student's (README, "Distilling the runs' average")
+            logger.warning("%s holds distilled targets: the teachers' scores already carry their positive "
+                           "weights; pass --training.pos_weight=none not to count them twice", data_dir)
     interrupt = interrupt_callback()
     trainer = _make_trainer(model, tokenizer, _training_arguments(config, run_dir), splits, pos_weight,
                             config.training.early_stopping_patience, [interrupt, finite_loss_callback()],
